@@ -1,0 +1,99 @@
+"""The one exception tree of Agent Assist.
+
+Every adapter translates its library's errors into these at its edge, so the
+CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
+
+    AgentAssistError                 str(err) is one clear sentence for the user
+    ├── UsageError                   bad arguments or input the user can fix (CLI exit 2)
+    ├── EventFormatError             a JSON Lines event that is not valid (has .line)
+    ├── AudioError                   anything about sound input
+    │   ├── DeviceNotFoundError      no input device matches the name/index asked for
+    │   ├── DeviceError              a device failed to open or stopped delivering audio
+    │   └── AudioFormatError         an audio file we cannot read
+    └── ModelError                   anything about speech models
+        ├── ModelNotFoundError       no model by that name/path (message says how to install)
+        ├── ModelLoadError           Vosk refused to load a model folder
+        └── ModelInstallError        an install failed; the installed models are untouched
+            ├── DownloadError        network/HTTP failure or an incomplete download
+            ├── ChecksumError        SHA-256 differs from the one expected
+            └── UnsafeArchiveError   an archive entry escapes its folder, or is a link
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentAssistError",
+    "AudioError",
+    "AudioFormatError",
+    "ChecksumError",
+    "DeviceError",
+    "DeviceNotFoundError",
+    "DownloadError",
+    "EventFormatError",
+    "ModelError",
+    "ModelInstallError",
+    "ModelLoadError",
+    "ModelNotFoundError",
+    "UnsafeArchiveError",
+    "UsageError",
+]
+
+
+class AgentAssistError(Exception):
+    """Base of every error Agent Assist raises on purpose; the message is user-facing."""
+
+
+class UsageError(AgentAssistError):
+    """The user asked for something that cannot work as asked (CLI exit code 2)."""
+
+
+class EventFormatError(AgentAssistError):
+    """A wire event is malformed. ``line`` is its 1-based line number when known."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        self.line = line
+        super().__init__(f"line {line}: {message}" if line is not None else message)
+
+
+class AudioError(AgentAssistError):
+    """Sound input failed."""
+
+
+class DeviceNotFoundError(AudioError):
+    """No input device matches the requested name or index."""
+
+
+class DeviceError(AudioError):
+    """A device could not be opened, or stopped delivering audio."""
+
+
+class AudioFormatError(AudioError):
+    """An audio file is missing, unreadable, or in a format we do not decode."""
+
+
+class ModelError(AgentAssistError):
+    """Speech-model trouble."""
+
+
+class ModelNotFoundError(ModelError):
+    """No model matches the requested name or path."""
+
+
+class ModelLoadError(ModelError):
+    """A model folder exists but Vosk cannot load it."""
+
+
+class ModelInstallError(ModelError):
+    """Installing a model failed; previously installed models are left as they were."""
+
+
+class DownloadError(ModelInstallError):
+    """The download failed or arrived incomplete."""
+
+
+class ChecksumError(ModelInstallError):
+    """The downloaded archive does not have the expected SHA-256."""
+
+
+class UnsafeArchiveError(ModelInstallError):
+    """An archive entry would be written outside the target folder, or is a link."""

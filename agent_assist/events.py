@@ -1,0 +1,342 @@
+"""The event vocabulary: small immutable records that flow between the pieces.
+
+Every event has ``type`` (its wire name) and ``t``, seconds since the call
+started on a monotonic clock. The wire form is one JSON object per line
+(JSON Lines) with ``type`` and ``t`` first, then the fields in the order they
+are declared here; optional fields that are ``None`` are left out.
+
+Contract:
+
+* ``decode(encode(e)) == e`` for every event ``e`` (exact round trip; floats are
+  written with Python's shortest repr, so they come back bit for bit).
+* :func:`decode` validates types and enumerations and raises
+  :class:`~agent_assist.errors.EventFormatError` with a clear message. Fields it
+  does not know are ignored, so newer producers can talk to older consumers.
+
+Besides the types of ARCHITECTURE.md §2 there are two operational events:
+``error`` (something failed, e.g. a headset was unplugged; the pipeline goes on)
+and ``status`` (a channel's listening state changed, e.g. capture resumed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, TypeAlias, Union
+
+from agent_assist.errors import EventFormatError
+
+__all__ = [
+    "ArticleRef",
+    "Call",
+    "Channel",
+    "ErrorEvent",
+    "Event",
+    "Flag",
+    "Level",
+    "Marquee",
+    "Mute",
+    "Status",
+    "Suggestion",
+    "Utterance",
+    "Word",
+    "decode",
+    "decode_lines",
+    "encode",
+    "from_dict",
+    "to_dict",
+]
+
+Channel: TypeAlias = Literal["agent", "customer"]
+CallState: TypeAlias = Literal["started", "ended", "hold", "resumed"]
+MuteSource: TypeAlias = Literal["cti", "os", "app"]
+Severity: TypeAlias = Literal["info", "warning", "critical", "praise"]
+Priority: TypeAlias = Literal["info", "warning", "urgent"]
+ListenState: TypeAlias = Literal["listening", "reopening", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One recognised word; ``start``/``end`` in call seconds, ``conf`` in [0, 1]."""
+
+    word: str
+    start: float
+    end: float
+    conf: float
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRef:
+    """A knowledge article proposed to the agent; ``score`` in [0, 1], higher is better."""
+
+    id: str
+    title: str
+    score: float
+    snippet: str | None = None
+    department: str | None = None
+    authority: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    TYPE: ClassVar[str] = ""
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class Call(_Event):
+    """The call's state changed."""
+
+    TYPE: ClassVar[str] = "call"
+    state: CallState
+
+
+@dataclass(frozen=True, slots=True)
+class Mute(_Event):
+    """The agent's microphone was muted or unmuted, as reported by ``source``."""
+
+    TYPE: ClassVar[str] = "mute"
+    muted: bool
+    source: MuteSource
+
+
+@dataclass(frozen=True, slots=True)
+class Level(_Event):
+    """Loudness of a channel over the last ~0.1 s (dBFS, <= 0) and whether it is speech."""
+
+    TYPE: ClassVar[str] = "level"
+    channel: Channel
+    dbfs: float
+    speech: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance(_Event):
+    """Recognised speech. Partials (``final=False``) may repeat and grow; the final replaces them.
+
+    ``start``/``end`` bound the speech in call seconds; ``words`` is optional.
+    """
+
+    TYPE: ClassVar[str] = "utterance"
+    channel: Channel
+    final: bool
+    text: str
+    start: float
+    end: float
+    words: tuple[Word, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Flag(_Event):
+    """A coaching flag for the agent (kinds in ARCHITECTURE.md §3)."""
+
+    TYPE: ClassVar[str] = "flag"
+    kind: str
+    severity: Severity
+    channel: Channel
+    evidence: str
+    tip: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion(_Event):
+    """Knowledge articles proposed for the conversation so far, best first."""
+
+    TYPE: ClassVar[str] = "suggestion"
+    articles: tuple[ArticleRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Marquee(_Event):
+    """A supervisor's announcement reached this desktop."""
+
+    TYPE: ClassVar[str] = "marquee"
+    id: str
+    text: str
+    priority: Priority
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent(_Event):
+    """Something failed but the pipeline goes on (e.g. ``code="device_lost"``)."""
+
+    TYPE: ClassVar[str] = "error"
+    code: str
+    message: str
+    channel: Channel | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Status(_Event):
+    """A channel's listening state changed; ``detail`` says why, for people."""
+
+    TYPE: ClassVar[str] = "status"
+    channel: Channel
+    state: ListenState
+    detail: str = ""
+
+
+Event: TypeAlias = Union[  # noqa: UP007 - a runtime alias, read by isinstance checks
+    Call, Mute, Level, Utterance, Flag, Suggestion, Marquee, ErrorEvent, Status
+]
+
+_EVENT_TYPES: dict[str, type[_Event]] = {
+    cls.TYPE: cls
+    for cls in (Call, Mute, Level, Utterance, Flag, Suggestion, Marquee, ErrorEvent, Status)
+}
+
+
+# -- dict form ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FieldSpec:
+    name: str
+    hint: Any
+    required: bool
+
+
+_SPECS: dict[type, tuple[_FieldSpec, ...]] = {}
+
+
+def _specs(cls: type) -> tuple[_FieldSpec, ...]:
+    specs = _SPECS.get(cls)
+    if specs is None:
+        hints = typing.get_type_hints(cls)
+        specs = tuple(
+            _FieldSpec(
+                f.name,
+                hints[f.name],
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+            )
+            for f in dataclasses.fields(cls)
+        )
+        _SPECS[cls] = specs
+    return specs
+
+
+def _plain(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _record_to_dict(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _record_to_dict(record: object) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for spec in _specs(type(record)):
+        value = getattr(record, spec.name)
+        if value is None and not spec.required:
+            continue
+        out[spec.name] = _plain(value)
+    return out
+
+
+def to_dict(event: Event) -> dict[str, object]:
+    """Return the JSON-ready dict of ``event``: ``type`` and ``t`` first."""
+    return {"type": event.TYPE, **_record_to_dict(event)}
+
+
+def _check(value: object, hint: Any, where: str) -> object:
+    """Validate ``value`` against ``hint`` and convert it to the field's Python type."""
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        (inner,) = [o for o in options if o is not type(None)]
+        return _check(value, inner, where)
+    if origin is Literal:
+        allowed = typing.get_args(hint)
+        if value not in allowed or not isinstance(value, str):
+            choices = ", ".join(repr(a) for a in allowed)
+            raise EventFormatError(f"{where} must be one of {choices}, not {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise EventFormatError(f"{where} must be a list")
+        (item_hint, _ellipsis) = typing.get_args(hint)
+        return tuple(_check(v, item_hint, f"{where}[{i}]") for i, v in enumerate(value))
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise EventFormatError(f"{where} must be a number, not {value!r}")
+        if not math.isfinite(value):
+            raise EventFormatError(f"{where} must be finite")
+        return float(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise EventFormatError(f"{where} must be true or false, not {value!r}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise EventFormatError(f"{where} must be a string, not {value!r}")
+        return value
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        if not isinstance(value, Mapping):
+            raise EventFormatError(f"{where} must be an object")
+        return _record_from_dict(hint, value, where)
+    raise TypeError(f"unsupported field type {hint!r}")  # a bug in this module, not input
+
+
+def _record_from_dict(cls: type, data: Mapping[str, object], where: str) -> Any:
+    kwargs: dict[str, object] = {}
+    for spec in _specs(cls):
+        if spec.name in data:
+            kwargs[spec.name] = _check(data[spec.name], spec.hint, f"{where}.{spec.name}")
+        elif spec.required:
+            raise EventFormatError(f"{where} is missing {spec.name!r}")
+    return cls(**kwargs)
+
+
+def from_dict(data: Mapping[str, object]) -> Event:
+    """Build an event from its dict form, validating every field."""
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise EventFormatError("event has no 'type'")
+    cls = _EVENT_TYPES.get(kind)
+    if cls is None:
+        known = ", ".join(sorted(_EVENT_TYPES))
+        raise EventFormatError(f"unknown event type {kind!r} (known: {known})")
+    event: Event = _record_from_dict(cls, data, kind)
+    return event
+
+
+# -- JSON Lines ---------------------------------------------------------------
+
+
+def encode(event: Event) -> str:
+    """Return the one-line JSON form of ``event`` (no trailing newline)."""
+    return json.dumps(to_dict(event), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def decode(line: str | bytes) -> Event:
+    """Parse one JSON line into an event; raises EventFormatError on bad input."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise EventFormatError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except UnicodeDecodeError:
+        raise EventFormatError("not valid UTF-8") from None
+    if not isinstance(data, dict):
+        raise EventFormatError("an event must be a JSON object")
+    return from_dict(data)
+
+
+def decode_lines(lines: Iterable[str]) -> Iterator[Event | EventFormatError]:
+    """Decode JSON Lines, yielding an event, or the error for a bad line, per non-blank line.
+
+    Errors carry their 1-based line number so a caller can report and skip them.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield decode(line)
+        except EventFormatError as exc:
+            yield EventFormatError(str(exc), line=number)

