@@ -1,0 +1,260 @@
+"""Speech-recognition benchmark: speed, latency and cost of listening to one call.
+
+Builds a stereo test call (agent left: Korean espeak-ng phrases; customer right:
+LibriVox read speech) with ``tests.support.calls.build_call``, loads the Vosk
+model once, and measures, all in this one process:
+
+* **Real-time factor per channel** - a direct, non-realtime pass feeds each
+  channel's mono audio in 0.1 s chunks to :class:`audio.recognizer.ChannelRecognizer`
+  (Vosk plus its JSON parsing, no level meter, no threads, no queues) and times it
+  with ``time.perf_counter`` (wall) and ``time.thread_time`` (CPU of that thread).
+  RTF = processing seconds / audio seconds.
+* **Latency** - ``Listener.from_wav(realtime=True)`` plays the call at real-time
+  pace while the main thread consumes ``events()`` and stamps each event with the
+  call clock at the moment it is received (the same clock that paces the audio, so
+  its origin is the listener start and a turn's ground-truth times are on the same
+  axis). For each turn, looking only at its channel and only until that channel's
+  next turn starts: end->final is from ``Turn.end`` to the first final received
+  after it whose word span overlaps the turn; start->partial is from ``Turn.start``
+  to the first partial received after it. Turns without one are counted.
+* **Cost** - process CPU (``getrusage`` user+sys) over the realtime run's wall time,
+  as % of one core, and peak RSS. Pipeline overhead beyond Vosk is *estimated* as
+  that CPU minus the direct passes' thread CPU (same audio), over the call duration.
+* **Queue drops** per channel (``Listener.dropped``), which must be 0.
+
+Run: ``python bench/asr.py [--seconds 60] [--model NAME_OR_PATH] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+from agent_assist.clock import CallClock
+from agent_assist.events import Channel, ErrorEvent, Level, Utterance
+from audio.models import ModelStore
+from audio.pipeline import Listener
+from audio.recognizer import ChannelRecognizer, VoskModel, load_model
+from audio.wavfile import WavReader
+from tests.support.calls import Turn, build_call, have_tools
+
+CHANNELS: tuple[Channel, ...] = ("agent", "customer")
+CHUNK_SECONDS = 0.1
+
+Received = list[tuple[float, Utterance]]  # (call-clock receive time, event), in arrival order
+
+
+@dataclass
+class RealtimeRun:
+    """What the realtime pass saw: utterances with their receive times, and its cost."""
+
+    utterances: dict[Channel, Received] = field(default_factory=lambda: {c: [] for c in CHANNELS})
+    levels: dict[Channel, int] = field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
+    errors: list[str] = field(default_factory=list)
+    dropped: dict[Channel, int] = field(default_factory=dict)
+    wall: float = 0.0
+    cpu: float = 0.0
+
+
+@dataclass
+class Latencies:
+    """One channel's per-turn latencies (s) and the turns that got no event at all."""
+
+    final: list[float] = field(default_factory=list)
+    partial: list[float] = field(default_factory=list)
+    no_final: int = 0
+    no_partial: int = 0
+
+
+def run_realtime(path: Path, model: VoskModel) -> RealtimeRun:
+    """Play the call through the real pipeline at real-time pace and record every event."""
+    run = RealtimeRun()
+    clock = CallClock()  # it paces the audio too: its origin is the listener start
+    listener = Listener.from_wav(str(path), model=model, realtime=True, clock=clock)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    wall = time.perf_counter()
+    listener.start()
+    try:
+        for event in listener.events():
+            received = clock.now()
+            if isinstance(event, Utterance):
+                run.utterances[event.channel].append((received, event))
+            elif isinstance(event, Level):
+                run.levels[event.channel] += 1
+            elif isinstance(event, ErrorEvent):
+                run.errors.append(event.message)
+    finally:
+        listener.stop()
+    run.wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    run.cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
+    run.dropped = listener.dropped
+    return run
+
+
+def vosk_pass(
+    samples: np.ndarray, rate: int, model: VoskModel, channel: Channel
+) -> tuple[float, float]:
+    """Feed one channel straight to a recogniser as fast as it goes; (wall, thread CPU) s."""
+    step = round(rate * CHUNK_SECONDS)
+    chunks = [(samples[i : i + step].tobytes(), i / rate) for i in range(0, len(samples), step)]
+    rec = ChannelRecognizer(model, channel=channel, rate=rate)
+    wall, cpu = time.perf_counter(), time.thread_time()
+    for pcm, t_start in chunks:
+        rec.accept(pcm, t_start)
+    rec.flush()
+    return time.perf_counter() - wall, time.thread_time() - cpu
+
+
+def turn_latencies(turns: Sequence[Turn], run: RealtimeRun) -> dict[Channel, Latencies]:
+    """end->final and start->partial latency of every turn, by channel."""
+    out = {c: Latencies() for c in CHANNELS}
+    for i, turn in enumerate(turns):
+        channel: Channel = "agent" if turn.channel == "agent" else "customer"
+        until = next((t.start for t in turns[i + 1 :] if t.channel == channel), math.inf)
+        events = [(at, u) for at, u in run.utterances[channel] if at < until]
+        final = next(
+            (
+                at - turn.end
+                for at, u in events
+                if u.final and at >= turn.end and u.start < turn.end and u.end > turn.start
+            ),
+            None,
+        )
+        partial = next(
+            (at - turn.start for at, u in events if not u.final and at >= turn.start), None
+        )
+        stats = out[channel]
+        if final is None:
+            stats.no_final += 1
+        else:
+            stats.final.append(round(final, 3))
+        if partial is None:
+            stats.no_partial += 1
+        else:
+            stats.partial.append(round(partial, 3))
+    return out
+
+
+def p50_p95(values: Sequence[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None}
+    return {f"p{q}": round(float(np.percentile(values, q)), 3) for q in (50, 95)}
+
+
+def fmt(stats: dict[str, float | None]) -> str:
+    return " ".join(f"{k}={'n/a' if v is None else f'{v:.2f}'}" for k, v in stats.items())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="minimum call length")
+    parser.add_argument("--model", help="model name or folder (default: the first installed)")
+    parser.add_argument("--json", action="store_true", help="also print a JSON summary")
+    args = parser.parse_args(argv)
+    if not have_tools():
+        print("needs espeak-ng and pocketsphinx-testdata (apt install both)", file=sys.stderr)
+        return 2
+
+    found = ModelStore().find(args.model)
+    began = time.perf_counter()
+    model = load_model(found.path)
+    load_s = time.perf_counter() - began
+
+    with tempfile.TemporaryDirectory(prefix="bench-asr-") as tmp:
+        path = Path(tmp) / "call.wav"
+        turns = build_call(path, min_seconds=args.seconds)
+        with WavReader(path) as reader:
+            rate, duration = reader.rate, reader.duration
+            pcm = np.frombuffer(reader.read(reader.frames), dtype=np.int16)
+            frames = pcm.reshape(-1, reader.channels)
+        # direct passes first, so the realtime run starts with a warm model, as in a real shift
+        direct = {
+            c: vosk_pass(np.ascontiguousarray(frames[:, i]), rate, model, c)
+            for i, c in enumerate(CHANNELS)
+        }
+        run = run_realtime(path, model)
+
+    latencies = turn_latencies(turns, run)
+    vosk_cpu = sum(cpu for _, cpu in direct.values())
+    cpu_pct = 100 * run.cpu / run.wall
+    overhead_pct = 100 * (run.cpu - vosk_cpu) / duration
+    peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rtf = {c: {"wall": w / duration, "cpu": cpu / duration} for c, (w, cpu) in direct.items()}
+    events = {
+        c: {
+            "partial": sum(not u.final for _, u in run.utterances[c]),
+            "final": sum(u.final for _, u in run.utterances[c]),
+            "level": run.levels[c],
+        }
+        for c in CHANNELS
+    }
+    end_to_final = {c: p50_p95(s.final) for c, s in latencies.items()}
+    start_to_partial = {c: p50_p95(s.partial) for c, s in latencies.items()}
+
+    print(f"model     {found.name} ({found.path}), loaded in {load_s:.2f} s")
+    print(f"audio     {duration:.1f} s stereo at {rate} Hz, {len(turns)} turns")
+    for c in CHANNELS:
+        print(f"rtf {c:<9} wall={rtf[c]['wall']:.3f} cpu={rtf[c]['cpu']:.3f}")
+    print(
+        f"realtime  wall={run.wall:.1f} s, process cpu={cpu_pct:.1f}% of one core, "
+        f"peak rss={peak_rss_mib:.0f} MiB"
+    )
+    print(
+        f"overhead  {overhead_pct:.1f}% of one core beyond Vosk "
+        "(estimate: realtime process CPU minus direct-pass Vosk CPU, over the call)"
+    )
+    for c, s in latencies.items():
+        print(
+            f"latency {c:<9} end->final {fmt(end_to_final[c])} s (no final: {s.no_final}), "
+            f"start->partial {fmt(start_to_partial[c])} s (no partial: {s.no_partial})"
+        )
+    for c in CHANNELS:
+        print(f"events {c:<9} " + " ".join(f"{k}={v}" for k, v in events[c].items()))
+    print("drops     " + " ".join(f"{c}={n}" for c, n in run.dropped.items()))
+    for message in run.errors:
+        print(f"error     {message}")
+    if args.json:
+        summary = {
+            "model": {"name": found.name, "path": str(found.path), "load_s": round(load_s, 3)},
+            "audio_s": round(duration, 3),
+            "turns": {c: sum(t.channel == c for t in turns) for c in CHANNELS},
+            "rtf": {c: {k: round(v, 4) for k, v in r.items()} for c, r in rtf.items()},
+            "realtime": {
+                "wall_s": round(run.wall, 3),
+                "cpu_s": round(run.cpu, 3),
+                "cpu_pct": round(cpu_pct, 1),
+                "peak_rss_mib": round(peak_rss_mib, 1),
+            },
+            "overhead_estimate_pct": round(overhead_pct, 1),
+            "latency_s": {
+                c: {
+                    "end_to_final": end_to_final[c],
+                    "start_to_partial": start_to_partial[c],
+                    "no_final": s.no_final,
+                    "no_partial": s.no_partial,
+                }
+                for c, s in latencies.items()
+            },
+            "events": events,
+            "dropped": run.dropped,
+            "errors": run.errors,
+        }
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 1 if any(run.dropped.values()) or run.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Sources -> per-channel workers -> one event stream, with the real model."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent_assist.events import Event, Level, Utterance
+from audio.pipeline import Listener
+from audio.recognizer import VoskModel
+from tests.support import calls
+
+
+def listen(path: Path, model: VoskModel, **kwargs: object) -> tuple[list[Event], Listener]:
+    listener = Listener.from_wav(str(path), model=model, **kwargs)  # type: ignore[arg-type]
+    listener.start()
+    return list(listener.events()), listener
+
+
+@pytest.fixture(scope="module")
+def stereo_events(call_wav: tuple[Path, list[calls.Turn]], model: VoskModel) -> list[Event]:
+    events, listener = listen(call_wav[0], model)
+    assert listener.dropped == {"agent": 0, "customer": 0}
+    return events
+
+
+@pytest.mark.parametrize("channel", ["agent", "customer"])
+def test_a_stereo_call_gives_partials_finals_and_levels_for_each_side(
+    stereo_events: list[Event], channel: str
+) -> None:
+    mine = [e for e in stereo_events if getattr(e, "channel", None) == channel]
+    assert any(isinstance(e, Utterance) and not e.final for e in mine)
+    assert any(isinstance(e, Utterance) and e.final and e.words for e in mine)
+    assert any(isinstance(e, Level) and e.speech for e in mine)
+
+
+def test_each_side_is_heard_in_its_own_turns(
+    stereo_events: list[Event], call_wav: tuple[Path, list[calls.Turn]]
+) -> None:
+    turns = call_wav[1]
+    for final in (e for e in stereo_events if isinstance(e, Utterance) and e.final):
+        mid = (final.start + final.end) / 2
+        owner = [t for t in turns if t.start - 0.3 <= mid <= t.end + 0.3]
+        assert owner and owner[0].channel == final.channel, final
+
+
+def test_offline_output_is_ordered_by_time(stereo_events: list[Event]) -> None:
+    times = [e.t for e in stereo_events]
+    assert times == sorted(times)
+
+
+def test_about_ten_level_events_per_second_per_channel(
+    stereo_events: list[Event], call_wav: tuple[Path, list[calls.Turn]]
+) -> None:
+    duration = calls.read_wav(call_wav[0])[0].size / calls.RATE  # frames of one channel
+    for channel in ("agent", "customer"):
+        levels = [e for e in stereo_events if isinstance(e, Level) and e.channel == channel]
+        assert abs(len(levels) - duration * 10) <= 1
+
+
+def test_both_channels_decode_in_parallel(model: VoskModel, audio_dir: Path) -> None:
+    speech = np.concatenate([calls.librivox(0), calls.noise(1.0), calls.librivox(2)])
+    mono = calls.write_wav(audio_dir / "par-mono.wav", [speech])
+    stereo = calls.write_wav(audio_dir / "par-stereo.wav", [speech, speech])
+    started = time.perf_counter()
+    listen(mono, model)
+    one = time.perf_counter() - started
+    started = time.perf_counter()
+    events, _ = listen(stereo, model)
+    two = time.perf_counter() - started
+    assert {e.channel for e in events if isinstance(e, Utterance) and e.final} == {
+        "agent",
+        "customer",
+    }
+    assert two < 1.6 * one, f"stereo took {two:.2f}s vs mono {one:.2f}s: channels are not parallel"
+
+
+def test_a_48_khz_stereo_file_works(model: VoskModel, audio_dir: Path) -> None:
+    rate = 48000
+    left = np.concatenate(
+        [
+            calls.noise(0.5, rate),
+            calls.speak(calls.AGENT_PHRASES_KO[1], rate=rate),
+            calls.noise(1.0, rate),
+        ]
+    )
+    right = np.concatenate(
+        [
+            calls.noise(1.0, rate),
+            calls.speak(calls.AGENT_PHRASES_KO[3], rate=rate),
+            calls.noise(1.0, rate),
+        ]
+    )
+    path = calls.write_wav(audio_dir / "48k.wav", [left, right], rate)
+    events, _ = listen(path, model)
+    finals = {e.channel for e in events if isinstance(e, Utterance) and e.final}
+    assert finals == {"agent", "customer"}
+
+
+def test_realtime_pacing_follows_the_wall_clock(model: VoskModel, phrase_wav: Path) -> None:
+    listener = Listener.from_wav(str(phrase_wav), model=model, realtime=True)
+    started = time.monotonic()
+    listener.start()
+    lateness = []
+    for event in listener.events():
+        lateness.append((time.monotonic() - started) - event.t)
+    elapsed = time.monotonic() - started
+    duration = calls.read_wav(phrase_wav)[0].size / calls.RATE
+    assert elapsed >= duration - 0.2
+    assert max(abs(x) for x in lateness) < 0.5  # events are stamped when they happen
+
+
+def test_stopping_early_still_flushes_the_phrase_in_progress(
+    model: VoskModel, phrase_wav: Path
+) -> None:
+    listener = Listener.from_wav(str(phrase_wav), model=model, realtime=True)
+    listener.start()
+    events: list[Event] = []
+    for event in listener.events():
+        events.append(event)
+        if event.t >= 2.6:  # inside the first phrase (1.0 s to about 3.6 s)
+            listener.stop()
+    finals = [e for e in events if isinstance(e, Utterance) and e.final]
+    assert len(finals) == 1
+    assert finals[0].end <= 3.0
