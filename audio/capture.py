@@ -35,6 +35,8 @@ __all__ = ["CaptureStream", "open_rate"]
 # process-wide: every open and close happens under this lock.
 _OPEN_LOCK = threading.Lock()
 _open_streams = 0  # guarded by _OPEN_LOCK
+_REANCHOR_S = 0.5  # s of disagreement with the wall clock that resets a block clock
+_SLEW = 0.02  # fraction of the disagreement corrected per block
 
 
 def _rescan_portaudio() -> None:
@@ -114,6 +116,7 @@ class CaptureStream:
         self._changed = threading.Event()  # the sound server's sources changed
         self._accepting = False
         self._last_data = 0.0
+        self._next_t: float | None = None  # expected call time of the next block
         self._watcher = (
             pulse.SourceWatcher(self._changed.set) if device.backend == "pulse" else None
         )
@@ -154,11 +157,25 @@ class CaptureStream:
             return
         now = time.monotonic()
         self._last_data = now
-        chunk = Chunk(
-            self._clock.at(now) - frames / self.rate, bytes(indata), self.rate, self.channels
-        )
+        chunk = Chunk(self._stamp(now, frames), bytes(indata), self.rate, self.channels)
         for q in self._queues:
             q.put_nowait(chunk)
+
+    def _stamp(self, now: float, frames: int) -> float:
+        """Call time of a block's first frame.
+
+        Callbacks arrive with scheduling jitter (two blocks can land together),
+        so blocks are timed by counting samples, slewed gently toward the wall
+        clock, and re-anchored to it only after a real jump (e.g. an overrun).
+        """
+        wall = self._clock.at(now) - frames / self.rate
+        expected = self._next_t
+        if expected is None or abs(wall - expected) > _REANCHOR_S:
+            start = wall
+        else:
+            start = expected + _SLEW * (wall - expected)
+        self._next_t = start + frames / self.rate
+        return start
 
     # -- supervision -------------------------------------------------------
 
@@ -181,6 +198,7 @@ class CaptureStream:
                     callback=self._callback,
                 )
                 self._last_data = 0.0
+                self._next_t = None
                 self._accepting = True
                 stream.start()
                 _open_streams += 1

@@ -1,26 +1,28 @@
 """Speech-recognition benchmark: speed, latency and cost of listening to one call.
 
-Builds a stereo test call (agent left: Korean espeak-ng phrases; customer right:
-LibriVox read speech) with ``tests.support.calls.build_call``, loads the Vosk
-model once, and measures, all in this one process:
+Builds a stereo test call with ``tests.support.calls.build_call`` (agent left:
+Korean espeak-ng phrases; customer right: LibriVox read speech), loads the Vosk
+model once and measures, all in this process:
 
-* **Real-time factor per channel** - a direct, non-realtime pass feeds each
-  channel's mono audio in 0.1 s chunks to :class:`audio.recognizer.ChannelRecognizer`
-  (Vosk plus its JSON parsing, no level meter, no threads, no queues) and times it
-  with ``time.perf_counter`` (wall) and ``time.thread_time`` (CPU of that thread).
-  RTF = processing seconds / audio seconds.
-* **Latency** - ``Listener.from_wav(realtime=True)`` plays the call at real-time
-  pace while the main thread consumes ``events()`` and stamps each event with the
-  call clock at the moment it is received (the same clock that paces the audio, so
-  its origin is the listener start and a turn's ground-truth times are on the same
-  axis). For each turn, looking only at its channel and only until that channel's
-  next turn starts: end->final is from ``Turn.end`` to the first final received
-  after it whose word span overlaps the turn; start->partial is from ``Turn.start``
-  to the first partial received after it. Turns without one are counted.
+* **Real-time factor per channel** - a direct pass feeds each channel's mono audio,
+  in 0.1 s chunks and as fast as it goes, to :class:`audio.recognizer.ChannelRecognizer`
+  (Vosk plus its JSON parsing; no level meter, threads or queues), timed with
+  ``time.perf_counter`` (wall) and ``time.thread_time`` (CPU). RTF = processing s / audio s.
+* **Latency** - ``Listener.from_wav(realtime=True)`` plays the call at real-time pace;
+  the main thread consumes ``events()`` and stamps each event with the call clock
+  when it is received (the clock that paces the audio, started with the listener,
+  so turns' ground-truth times share its axis). Per turn, on its channel, until
+  that channel's next turn: end->final runs from ``Turn.end`` to the first final
+  received after it whose words overlap the turn; start->partial from ``Turn.start``
+  to the first partial received after it; turns without one are counted. Turn times
+  bound the clip, silence included, so last-word->final (receive time minus the
+  final's last word end, over all finals) shows the endpointing delay on its own.
 * **Cost** - process CPU (``getrusage`` user+sys) over the realtime run's wall time,
   as % of one core, and peak RSS. Pipeline overhead beyond Vosk is *estimated* as
-  that CPU minus the direct passes' thread CPU (same audio), over the call duration.
-* **Queue drops** per channel (``Listener.dropped``), which must be 0.
+  that CPU minus the direct passes' Vosk CPU (same audio), over the call duration.
+  The direct passes run first, so the realtime run starts with a warm model.
+* **Queue drops** per channel (``Listener.dropped``): must be 0; the exit status
+  is 1 if a chunk was dropped or the pipeline reported an error.
 
 Run: ``python bench/asr.py [--seconds 60] [--model NAME_OR_PATH] [--json]``.
 """
@@ -37,6 +39,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -70,12 +73,10 @@ class RealtimeRun:
 
 @dataclass
 class Latencies:
-    """One channel's per-turn latencies (s) and the turns that got no event at all."""
+    """One channel's latency (s) per turn; None where the turn got no such event."""
 
-    final: list[float] = field(default_factory=list)
-    partial: list[float] = field(default_factory=list)
-    no_final: int = 0
-    no_partial: int = 0
+    final: list[float | None] = field(default_factory=list)
+    partial: list[float | None] = field(default_factory=list)
 
 
 def run_realtime(path: Path, model: VoskModel) -> RealtimeRun:
@@ -122,7 +123,7 @@ def turn_latencies(turns: Sequence[Turn], run: RealtimeRun) -> dict[Channel, Lat
     """end->final and start->partial latency of every turn, by channel."""
     out = {c: Latencies() for c in CHANNELS}
     for i, turn in enumerate(turns):
-        channel: Channel = "agent" if turn.channel == "agent" else "customer"
+        channel = cast(Channel, turn.channel)
         until = next((t.start for t in turns[i + 1 :] if t.channel == channel), math.inf)
         events = [(at, u) for at, u in run.utterances[channel] if at < until]
         final = next(
@@ -136,19 +137,13 @@ def turn_latencies(turns: Sequence[Turn], run: RealtimeRun) -> dict[Channel, Lat
         partial = next(
             (at - turn.start for at, u in events if not u.final and at >= turn.start), None
         )
-        stats = out[channel]
-        if final is None:
-            stats.no_final += 1
-        else:
-            stats.final.append(round(final, 3))
-        if partial is None:
-            stats.no_partial += 1
-        else:
-            stats.partial.append(round(partial, 3))
+        out[channel].final.append(final)
+        out[channel].partial.append(partial)
     return out
 
 
-def p50_p95(values: Sequence[float]) -> dict[str, float | None]:
+def p50_p95(samples: Sequence[float | None]) -> dict[str, float | None]:
+    values = [v for v in samples if v is not None]
     if not values:
         return {"p50": None, "p95": None}
     return {f"p{q}": round(float(np.percentile(values, q)), 3) for q in (50, 95)}
@@ -180,7 +175,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             rate, duration = reader.rate, reader.duration
             pcm = np.frombuffer(reader.read(reader.frames), dtype=np.int16)
             frames = pcm.reshape(-1, reader.channels)
-        # direct passes first, so the realtime run starts with a warm model, as in a real shift
         direct = {
             c: vosk_pass(np.ascontiguousarray(frames[:, i]), rate, model, c)
             for i, c in enumerate(CHANNELS)
@@ -201,13 +195,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         for c in CHANNELS
     }
-    end_to_final = {c: p50_p95(s.final) for c, s in latencies.items()}
-    start_to_partial = {c: p50_p95(s.partial) for c, s in latencies.items()}
+    latency = {
+        c: {
+            "end_to_final": p50_p95(s.final),
+            "start_to_partial": p50_p95(s.partial),
+            "last_word_to_final": p50_p95([at - u.end for at, u in run.utterances[c] if u.final]),
+        }
+        for c, s in latencies.items()
+    }
 
     print(f"model     {found.name} ({found.path}), loaded in {load_s:.2f} s")
-    print(f"audio     {duration:.1f} s stereo at {rate} Hz, {len(turns)} turns")
+    turn_counts = {c: sum(t.channel == c for t in turns) for c in CHANNELS}
+    print(
+        f"audio     {duration:.1f} s stereo at {rate} Hz, turns "
+        + " ".join(f"{c}={n}" for c, n in turn_counts.items())
+    )
     for c in CHANNELS:
-        print(f"rtf {c:<9} wall={rtf[c]['wall']:.3f} cpu={rtf[c]['cpu']:.3f}")
+        print(f"rtf       {c:<9} wall={rtf[c]['wall']:.3f} cpu={rtf[c]['cpu']:.3f}")
     print(
         f"realtime  wall={run.wall:.1f} s, process cpu={cpu_pct:.1f}% of one core, "
         f"peak rss={peak_rss_mib:.0f} MiB"
@@ -217,12 +221,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(estimate: realtime process CPU minus direct-pass Vosk CPU, over the call)"
     )
     for c, s in latencies.items():
+        lat = {k: fmt(v) for k, v in latency[c].items()}
         print(
-            f"latency {c:<9} end->final {fmt(end_to_final[c])} s (no final: {s.no_final}), "
-            f"start->partial {fmt(start_to_partial[c])} s (no partial: {s.no_partial})"
+            f"final     {c:<9} end->final {lat['end_to_final']} s, turns without: "
+            f"{s.final.count(None)}/{len(s.final)}; last-word->final {lat['last_word_to_final']} s"
+        )
+        print(
+            f"partial   {c:<9} start->partial {lat['start_to_partial']} s, turns without: "
+            f"{s.partial.count(None)}/{len(s.partial)}"
         )
     for c in CHANNELS:
-        print(f"events {c:<9} " + " ".join(f"{k}={v}" for k, v in events[c].items()))
+        print(f"events    {c:<9} " + " ".join(f"{k}={v}" for k, v in events[c].items()))
     print("drops     " + " ".join(f"{c}={n}" for c, n in run.dropped.items()))
     for message in run.errors:
         print(f"error     {message}")
@@ -230,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = {
             "model": {"name": found.name, "path": str(found.path), "load_s": round(load_s, 3)},
             "audio_s": round(duration, 3),
-            "turns": {c: sum(t.channel == c for t in turns) for c in CHANNELS},
+            "turns": turn_counts,
             "rtf": {c: {k: round(v, 4) for k, v in r.items()} for c, r in rtf.items()},
             "realtime": {
                 "wall_s": round(run.wall, 3),
@@ -241,10 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "overhead_estimate_pct": round(overhead_pct, 1),
             "latency_s": {
                 c: {
-                    "end_to_final": end_to_final[c],
-                    "start_to_partial": start_to_partial[c],
-                    "no_final": s.no_final,
-                    "no_partial": s.no_partial,
+                    **latency[c],
+                    "no_final": s.final.count(None),
+                    "no_partial": s.partial.count(None),
                 }
                 for c, s in latencies.items()
             },

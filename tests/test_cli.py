@@ -81,7 +81,8 @@ def test_a_missing_audio_file_is_one_clear_line(tmp_path: Path) -> None:
     out = cli("transcribe", str(tmp_path / "missing.wav"))
     assert out.returncode == 1
     assert out.stderr.strip().count("\n") == 0
-    assert "cannot open" in out.stderr and "missing.wav" in out.stderr
+    assert "cannot open" in out.stderr
+    assert "missing.wav" in out.stderr
 
 
 def test_a_missing_model_says_how_to_install_one(phrase_wav: Path, tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ def test_speech_is_loudness_well_above_the_noise_floor() -> None:
     loud = meter.feed(tone(1.0, 0.3), t_start=2.0)
     assert not any(e.speech for e in quiet)
     assert all(e.speech for e in loud)
-    assert meter.noise_floor is not None and meter.noise_floor < -55
+    assert meter.noise_floor is not None
+    assert meter.noise_floor < -55
 
 
 def test_speech_is_held_briefly_across_the_gaps_between_words() -> None:

@@ -44,7 +44,8 @@ def test_each_side_is_heard_in_its_own_turns(
     for final in (e for e in stereo_events if isinstance(e, Utterance) and e.final):
         mid = (final.start + final.end) / 2
         owner = [t for t in turns if t.start - 0.3 <= mid <= t.end + 0.3]
-        assert owner and owner[0].channel == final.channel, final
+        assert owner, final
+        assert owner[0].channel == final.channel, final
 
 
 def test_offline_output_is_ordered_by_time(stereo_events: list[Event]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ def test_partials_arrive_before_each_final(
 
 def test_partials_are_sent_only_when_their_text_changes(events: list[Utterance]) -> None:
     partial_texts = [e.text for e in events if not e.final]
-    assert all(a != b for a, b in zip(partial_texts, partial_texts[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(partial_texts))
 
 
 def test_word_times_are_monotonic_and_inside_the_audio(
@@ -139,7 +140,8 @@ def test_live_mode_stamps_events_with_the_clock(
     out = []
     for i in range(0, len(audio), rate // 10):
         out += rec.accept(audio[i : i + rate // 10].tobytes(), i / rate)
-    assert out and {e.t for e in out} == {1234.5}
+    assert out
+    assert {e.t for e in out} == {1234.5}
     assert {e.channel for e in out} == {"customer"}
 
 

@@ -66,7 +66,7 @@ def test_non_wav_files_are_refused_with_a_hint(
 
 
 def test_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(AudioFormatError, match="cannot open .*nope.wav"):
+    with pytest.raises(AudioFormatError, match=r"cannot open .*nope\.wav"):
         WavReader(tmp_path / "nope.wav")
 
 
