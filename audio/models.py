@@ -115,11 +115,17 @@ def is_model_folder(path: Path) -> bool:
 
 
 def _lang_of(name: str) -> str | None:
+    """Language code from a model name: ``vosk-model-small-en-us-0.15`` -> ``en-us``."""
     for entry in CATALOG:
         if entry.name == name:
             return entry.lang
-    match = re.match(r"vosk-model-(?:small-)?([a-z]{2}(?:-[a-z]{2})?)", name)
-    return match.group(1) if match else None
+    parts = name.lower().split("-")
+    codes = [len(p) == 2 and p.isalpha() for p in parts]
+    for i, is_code in enumerate(codes):
+        if is_code:
+            region = i + 1 < len(parts) and codes[i + 1]
+            return f"{parts[i]}-{parts[i + 1]}" if region else parts[i]
+    return None
 
 
 def _package_models() -> list[InstalledModel]:
