@@ -131,7 +131,12 @@ class CaptureStream:
         """Open the device now (raising DeviceError if it cannot), then supervise it."""
         if self._watcher is not None:
             self._watcher.start()
-        stream = self._open()
+        try:
+            stream = self._open()
+        except Exception:
+            if self._watcher is not None:
+                self._watcher.stop()
+            raise
         self._announce("listening", f"capturing {self.device.name} at {self.rate} Hz")
         self._thread = threading.Thread(
             target=self._supervise, args=(stream,), name=f"capture:{self.device.id}", daemon=True
@@ -224,7 +229,9 @@ class CaptureStream:
             raise DeviceError(str(exc)) from None
         if self.device.backend == "pulse":
             if not any(d.id == self.device.id for d in devices):
-                raise DeviceNotFoundError(f"{self.device.name} is not connected")
+                raise DeviceNotFoundError(
+                    f"{self.device.name} is not connected (see: agent-assist devices)"
+                )
             bridge = [d for d in devices if d.backend == "portaudio" and d.name == PULSE_BRIDGE]
             if not bridge:
                 raise DeviceError("the ALSA 'pulse' device is missing (install libasound2-plugins)")
@@ -235,7 +242,9 @@ class CaptureStream:
             devices = list_input_devices()
             same = [d for d in devices if d.backend == "portaudio" and d.name == self.device.name]
         if not same:
-            raise DeviceNotFoundError(f"{self.device.name} is not connected")
+            raise DeviceNotFoundError(
+                f"{self.device.name} is not connected (see: agent-assist devices)"
+            )
         return _portaudio_index(same[0])
 
     def _close(self, stream: Any) -> None:

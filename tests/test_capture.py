@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from agent_assist.clock import CallClock
-from agent_assist.errors import DeviceNotFoundError
+from agent_assist.errors import AudioError, DeviceNotFoundError
 from agent_assist.events import ErrorEvent, Event, Level, Status, Utterance
 from audio.capture import CaptureStream
 from audio.devices import InputDevice, list_input_devices, resolve_device
@@ -157,3 +157,14 @@ def test_block_times_are_smooth_despite_callback_jitter() -> None:
     steps = [round(b - a, 3) for a, b in itertools.pairwise(starts[:6])]
     assert all(0.099 <= s <= 0.102 for s in steps), steps
     assert starts[6] == pytest.approx(8.9)  # a real jump re-anchors to the wall clock
+
+
+def test_a_device_that_cannot_be_opened_is_one_clear_error(
+    null_sink: NullSink, model: VoskModel
+) -> None:
+    device = resolve_device(f"pulse:{null_sink.monitor}")
+    null_sink.unload()  # gone between listing and opening
+    listener = Listener.from_devices(model=model, agent=device)
+    with pytest.raises(AudioError, match="is not connected"):
+        listener.start()
+    assert list(listener.events()) == []  # the workers were told to finish
