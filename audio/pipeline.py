@@ -69,6 +69,7 @@ class ChannelWorker:
         self._rec: ChannelRecognizer | None = None
         self._in_speech = False
         self._onset: float | None = None  # call time the latest stretch of speech began
+        self._audio_t = 0.0  # call time at the end of the audio processed so far
         self._failed = False
         self.thread = threading.Thread(target=self._run, name=f"asr:{route.channel}", daemon=True)
 
@@ -83,6 +84,7 @@ class ChannelWorker:
                     self._flush()
                     if self._meter is not None:
                         self._meter.reset()
+                    self._in_speech, self._onset = False, None
                 elif isinstance(item, Chunk):
                     self._process(item)
         finally:
@@ -106,6 +108,7 @@ class ChannelWorker:
             )
         assert self._meter is not None
         mono = self._mono(chunk)
+        self._audio_t = chunk.t_start + chunk.duration
         for level in self._meter.feed(mono, chunk.t_start):
             if level.speech and not self._in_speech:
                 self._onset = round(level.t - self._meter.interval, 3)
@@ -114,7 +117,7 @@ class ChannelWorker:
         try:
             utterances = self._rec.accept(mono.tobytes(), chunk.t_start, onset=self._onset)
         except Exception as exc:  # a recogniser fault must not end the call's listening
-            self._report(exc, chunk.t_start)
+            self._report(exc)
             self._rec = None
             return
         for utterance in utterances:
@@ -127,15 +130,18 @@ class ChannelWorker:
             for utterance in self._rec.flush():
                 self._emit(utterance)
         except Exception as exc:
-            self._report(exc, 0.0)
+            self._report(exc)
 
-    def _report(self, exc: Exception, t: float) -> None:
+    def _report(self, exc: Exception) -> None:
         if not self._failed:  # one message per channel is enough
             self._failed = True
             message = f"speech recognition failed on the {self.channel} channel: {exc}"
             self._emit(
                 ErrorEvent(
-                    t=round(t, 3), code="recognizer_failed", message=message, channel=self.channel
+                    t=round(self._now() if self._now else self._audio_t, 3),
+                    code="recognizer_failed",
+                    message=message,
+                    channel=self.channel,
                 )
             )
 
@@ -153,7 +159,6 @@ class Listener:
         self._wav: WavSource | None = None
         self._running: set[str] = set()
         self._merge: OrderedMerge | None = None
-        self._started = False
 
     # -- construction --------------------------------------------------------
 
@@ -250,7 +255,6 @@ class Listener:
             self._merge = OrderedMerge(self._running)
         for worker in self._workers:
             worker.thread.start()
-        self._started = True
         try:
             for capture in self._captures:
                 capture.start()
