@@ -123,6 +123,21 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     _models_dir_option(tr)
     tr.set_defaults(run=_cmd_transcribe)
+
+    an = sub.add_parser(
+        "analyze",
+        help="events in, coaching flags out (JSON Lines)",
+        description=(
+            "Read events as JSON Lines (a file, or - for stdin: e.g. the output of transcribe, plus "
+            "call/mute events from a softphone) and write every input event followed by the flags it "
+            "raises. Malformed lines are reported on stderr with their line number and skipped."
+        ),
+    )
+    an.add_argument("events", metavar="EVENTS.jsonl", help="events file, or - for stdin")
+    an.add_argument(
+        "--rules", metavar="FILE", help="site rule pack (TOML) merged onto the built-in one"
+    )
+    an.set_defaults(run=_cmd_analyze)
     return parser
 
 
@@ -293,6 +308,47 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     drops = {k: v for k, v in listener.dropped.items() if v}
     if drops:
         print(f"warning: audio dropped because recognition fell behind: {drops}", file=sys.stderr)
+    return EXIT_OK
+
+
+# -- analyze ----------------------------------------------------------------------
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from agent_assist.errors import EventFormatError
+    from agent_assist.events import decode, encode
+    from agent_assist.risk.pack import load_pack
+    from agent_assist.session import CallSession
+
+    session = CallSession(pack=load_pack(args.rules))
+    try:
+        source = (
+            sys.stdin
+            if args.events == "-"
+            else open(args.events, encoding="utf-8", errors="replace")  # noqa: SIM115
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.events}: {exc.strerror}") from None
+    bad = good = 0
+    with source:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                event = decode(line)
+            except EventFormatError as exc:
+                bad += 1
+                print(
+                    f"agent-assist: {args.events}: line {number}: {exc}; skipped", file=sys.stderr
+                )
+                continue
+            good += 1
+            sys.stdout.write(line.rstrip("\r\n") + "\n")  # the input, exactly as given
+            for out in session.feed(event):
+                sys.stdout.write(encode(out) + "\n")
+    if bad and not good:
+        print(f"agent-assist: {args.events}: no valid events", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 

@@ -6,6 +6,7 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
     AgentAssistError                 str(err) is one clear sentence for the user
     ├── UsageError                   bad arguments or input the user can fix (CLI exit 2)
     ├── EventFormatError             a JSON Lines event that is not valid (has .line)
+    ├── RulePackError                a rule pack that is not valid (has .path and .line)
     ├── AudioError                   anything about sound input
     │   ├── DeviceNotFoundError      no input device matches the name/index asked for
     │   ├── DeviceError              a device failed to open or stopped delivering audio
@@ -34,6 +35,7 @@ __all__ = [
     "ModelInstallError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "RulePackError",
     "UnsafeArchiveError",
     "UsageError",
 ]
@@ -53,6 +55,16 @@ class EventFormatError(AgentAssistError):
     def __init__(self, message: str, *, line: int | None = None) -> None:
         self.line = line
         super().__init__(f"line {line}: {message}" if line is not None else message)
+
+
+class RulePackError(AgentAssistError):
+    """A rule pack is invalid; ``path`` and ``line`` (1-based) say where, when known."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
 
 
 class AudioError(AgentAssistError):
