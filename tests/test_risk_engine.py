@@ -198,7 +198,7 @@ def test_a_snoozed_kind_stays_quiet_until_the_next_call(engine: RiskEngine) -> N
 def test_nothing_is_flagged_after_the_call_ends(engine: RiskEngine) -> None:
     engine.feed(Call(5.0, "ended"))
     assert (
-        feed(engine, [agent("what an idiot", 6.0)] + levels("agent", 6.0, 30.0, speech=False)) == []
+        feed(engine, [agent("what an idiot", 6.0), *levels("agent", 6.0, 30.0, speech=False)]) == []
     )
 
 
@@ -266,7 +266,9 @@ def test_a_loud_talker_is_not_raising_their_voice(engine: RiskEngine) -> None:
 
 
 def test_fast_speech_from_word_timings(engine: RiskEngine) -> None:
-    words = tuple(Word(f"w{i}", 1.0 + i * 0.25, 1.2 + i * 0.25, 0.9) for i in range(30))  # 30 words in 7.45 s
+    words = tuple(
+        Word(f"w{i}", 1.0 + i * 0.25, 1.2 + i * 0.25, 0.9) for i in range(30)
+    )  # 30 words in 7.45 s
     fast = Utterance(
         9.0, "agent", True, " ".join(w.word for w in words), 1.0, words[-1].end, words=words
     )
