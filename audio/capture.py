@@ -24,7 +24,7 @@ from typing import Any
 
 from agent_assist.clock import CallClock
 from agent_assist.errors import AudioError, DeviceError, DeviceNotFoundError
-from agent_assist.events import Channel, ErrorEvent, Event, ListenState, Status
+from agent_assist.events import Channel, ErrorEvent, Event, ListenState, Mute, Status
 from audio import pulse
 from audio.chunks import Chunk, ChunkQueue, Gap
 from audio.devices import PULSE_BRIDGE, InputDevice, list_input_devices, portaudio
@@ -120,6 +120,11 @@ class CaptureStream:
         self._watcher = (
             pulse.SourceWatcher(self._changed.set) if device.backend == "pulse" else None
         )
+        # the agent's own microphone: its OS mute switch is one of the mute sources
+        self._reports_mute = (
+            device.backend == "pulse" and self._report[0] == "agent" and channels == 1
+        )
+        self._os_muted: bool | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -138,6 +143,7 @@ class CaptureStream:
                 self._watcher.stop()
             raise
         self._announce("listening", f"capturing {self.device.name} at {self.rate} Hz")
+        self._check_mute()
         self._thread = threading.Thread(
             target=self._supervise, args=(stream,), name=f"capture:{self.device.id}", daemon=True
         )
@@ -282,6 +288,7 @@ class CaptureStream:
                     return None
                 if not self._present():
                     return f"{self.device.name} was disconnected"
+                self._check_mute()
             if not stream.active:
                 return f"{self.device.name} stopped delivering audio"
             now = time.monotonic()
@@ -291,6 +298,15 @@ class CaptureStream:
             elif now - self._last_data > self._stall_timeout:
                 return f"{self.device.name} stopped delivering audio"
         return None
+
+    def _check_mute(self) -> None:
+        """Report the OS mute switch of the agent's microphone when it changes."""
+        if not self._reports_mute:
+            return
+        muted = pulse.source_muted(self.device.name)
+        if muted is not None and muted != self._os_muted:
+            self._os_muted = muted
+            self._on_event(Mute(t=round(self._clock.now(), 3), muted=muted, source="os"))
 
     def _present(self) -> bool:
         if self.device.backend != "pulse":

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["PulseSource", "SourceWatcher", "default_source", "list_sources"]
+__all__ = ["PulseSource", "SourceWatcher", "default_source", "list_sources", "source_muted"]
 
 _SPEC = re.compile(r"(?P<channels>\d+)ch (?P<rate>\d+)Hz")
 
@@ -89,6 +89,15 @@ def default_source() -> str | None:
     if out is None:
         return None
     return out.strip() or None
+
+
+def source_muted(name: str) -> bool | None:
+    """Whether the OS has muted source ``name`` (None when the server cannot say)."""
+    out = _pactl("get-source-mute", name)
+    if out is None:
+        return None
+    answer = out.strip().lower()
+    return True if answer.endswith("yes") else False if answer.endswith("no") else None
 
 
 class SourceWatcher:

@@ -8,6 +8,7 @@ loaded again to stand in for a headset being unplugged and plugged back.
 from __future__ import annotations
 
 import itertools
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import pytest
 
 from agent_assist.clock import CallClock
 from agent_assist.errors import AudioError, DeviceNotFoundError
-from agent_assist.events import ErrorEvent, Event, Level, Status, Utterance
+from agent_assist.events import ErrorEvent, Event, Level, Mute, Status, Utterance
 from audio.capture import CaptureStream
 from audio.devices import InputDevice, list_input_devices, resolve_device
 from audio.pipeline import Listener
@@ -168,3 +169,21 @@ def test_a_device_that_cannot_be_opened_is_one_clear_error(
     with pytest.raises(AudioError, match="is not connected"):
         listener.start()
     assert list(listener.events()) == []  # the workers were told to finish
+
+
+def test_the_os_mute_switch_of_the_agents_mic_is_a_mute_source(
+    null_sink: NullSink, model: VoskModel
+) -> None:
+    device = resolve_device(f"pulse:{null_sink.monitor}")
+    listener = Listener.from_devices(model=model, agent=device)
+    with Collector(listener) as got:
+        initial = got.wait_for(lambda e: isinstance(e, Mute), 5)
+        assert (initial.muted, initial.source) == (False, "os")  # type: ignore[union-attr]
+        mark = len(got.events)
+        subprocess.run(["pactl", "set-source-mute", null_sink.monitor, "1"], check=True)
+        muted = got.wait_for(lambda e: isinstance(e, Mute), 5, after=mark)
+        assert (muted.muted, muted.source) == (True, "os")  # type: ignore[union-attr]
+        mark = len(got.events)
+        subprocess.run(["pactl", "set-source-mute", null_sink.monitor, "0"], check=True)
+        unmuted = got.wait_for(lambda e: isinstance(e, Mute), 5, after=mark)
+        assert unmuted.muted is False  # type: ignore[union-attr]
