@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--model", metavar="NAME_OR_PATH", help="installed model name or model folder")
     tr.add_argument("--realtime", action="store_true", help="pace a file like a live call")
     tr.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    tr.add_argument(
+        "--cti-port",
+        type=int,
+        metavar="PORT",
+        help="run the CTI bridge on ws://127.0.0.1:PORT/ (0 picks a free port)",
+    )
+    tr.add_argument("--cti-token", metavar="SECRET", help="token the CTI client must present")
     _models_dir_option(tr)
     tr.set_defaults(run=_cmd_transcribe)
 
@@ -267,7 +274,6 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration <= 0:
         raise UsageError("--duration must be positive")
 
-    from agent_assist.events import encode
     from audio.devices import resolve_device
     from audio.pipeline import Listener
     from audio.recognizer import load_model
@@ -287,9 +293,36 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
         listener = Listener.from_devices(
             model=model, agent=agent, customer=customer, split_stereo=args.split_stereo
         )
+    bridge = None
+    if args.cti_port is not None:
+        from agent_assist.cti.bridge import CtiBridge
+
+        bridge = CtiBridge(
+            on_event=listener.inject,
+            now=listener.clock.now,
+            port=args.cti_port,
+            token=args.cti_token,
+        )
+        port = bridge.start()
+        print(
+            f"agent-assist: CTI bridge listening on ws://127.0.0.1:{port}/",
+            file=sys.stderr,
+            flush=True,
+        )
+    try:
+        return _stream(listener, duration=args.duration)
+    finally:
+        if bridge is not None:
+            bridge.stop()
+
+
+def _stream(listener: Any, *, duration: float | None) -> int:
+    """Write the listener's events to stdout until it ends; Ctrl-C flushes and ends."""
+    from agent_assist.events import encode
+
     out = sys.stdout
     listener.start()
-    timer = threading.Timer(args.duration, listener.stop) if args.duration else None
+    timer = threading.Timer(duration, listener.stop) if duration else None
     if timer is not None:
         timer.daemon = True
         timer.start()

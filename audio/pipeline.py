@@ -248,6 +248,10 @@ class Listener:
         """Chunks dropped per channel because its worker fell behind (should stay 0)."""
         return {w.channel: w.queue.dropped for w in self._workers}
 
+    def inject(self, event: Event) -> None:
+        """Add an event from another source (e.g. the CTI bridge) to the stream. Thread-safe."""
+        self._out.put(("external", event))
+
     def start(self) -> None:
         """Start workers, then sources. Raises DeviceError if a device cannot be opened."""
         self._running = {w.channel for w in self._workers}

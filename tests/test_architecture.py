@@ -15,6 +15,7 @@ CORE = [
     "agent_assist/errors.py",
     "agent_assist/clock.py",
     "agent_assist/merge.py",
+    "agent_assist/cti/protocol.py",
     *[str(p.relative_to(ROOT)) for p in (ROOT / "agent_assist/risk").glob("*.py")],
     *[
         name
