@@ -24,7 +24,7 @@ import numpy.typing as npt
 from agent_assist.clock import CallClock
 from agent_assist.events import Channel, ErrorEvent, Event
 from agent_assist.merge import OrderedMerge
-from audio.capture import CaptureStream
+from audio.capture import CaptureStream, open_rate
 from audio.chunks import END, Chunk, ChunkQueue, Gap
 from audio.devices import InputDevice
 from audio.levels import LevelMeter
@@ -57,8 +57,11 @@ class ChannelWorker:
         emit: Callable[[Event], None],
         now: Callable[[], float] | None,
         on_done: Callable[[], None],
+        rate: int | None = None,
     ) -> None:
         self.channel = route.channel
+        self.ready = threading.Event()  # set once the recogniser is warm (or cannot be)
+        self._rate_hint = rate
         self.queue = source
         self._pick = route.pick
         self._model = model
@@ -73,7 +76,19 @@ class ChannelWorker:
         self._failed = False
         self.thread = threading.Thread(target=self._run, name=f"asr:{route.channel}", daemon=True)
 
+    def _prepare(self, rate: int) -> None:
+        self._meter = LevelMeter(channel=self.channel, rate=rate)
+        self._rec = ChannelRecognizer(self._model, channel=self.channel, rate=rate, now=self._now)
+        self._rec.warm_up()
+
     def _run(self) -> None:
+        try:
+            if self._rate_hint is not None:
+                self._prepare(self._rate_hint)
+        except Exception as exc:
+            self._report(exc)
+        finally:
+            self.ready.set()
         try:
             while True:
                 item = self.queue.get()
@@ -84,6 +99,8 @@ class ChannelWorker:
                     self._flush()
                     if self._meter is not None:
                         self._meter.reset()
+                    if self._rec is not None:
+                        self._rec.warm_up()  # ready for when the device comes back
                     self._in_speech, self._onset = False, None
                 elif isinstance(item, Chunk):
                     self._process(item)
@@ -102,11 +119,9 @@ class ChannelWorker:
     def _process(self, chunk: Chunk) -> None:
         if self._rec is None or self._rec.rate != chunk.rate:
             self._flush()
-            self._meter = LevelMeter(channel=self.channel, rate=chunk.rate)
-            self._rec = ChannelRecognizer(
-                self._model, channel=self.channel, rate=chunk.rate, now=self._now
-            )
+            self._prepare(chunk.rate)
         assert self._meter is not None
+        assert self._rec is not None
         mono = self._mono(chunk)
         self._audio_t = chunk.t_start + chunk.duration
         for level in self._meter.feed(mono, chunk.t_start):
@@ -173,7 +188,9 @@ class Listener:
         if reader.channels > 1:
             routes.append(_Route("customer", 1))
         # a file never drops: the reader waits for the workers instead
-        queues = [listener._add_worker(r, capacity=8, live=realtime) for r in routes]
+        queues = [
+            listener._add_worker(r, capacity=8, live=realtime, rate=reader.rate) for r in routes
+        ]
         listener._wav = WavSource(reader, queues=queues, realtime=realtime, now=listener.clock.now)
         return listener
 
@@ -191,20 +208,32 @@ class Listener:
         listener = cls(model=model, clock=clock or CallClock(), ordered=False)
         capacity = round(QUEUE_SECONDS / 0.1)
         if split_stereo:
-            routes = [_Route("agent", 0), _Route("customer", 1)]
-            queues = [listener._add_worker(r, capacity=capacity, live=True) for r in routes]
-            listener._add_capture(agent, queues, channels=2, report=["agent", "customer"])
-            return listener
-        agent_q = listener._add_worker(_Route("agent", None), capacity=capacity, live=True)
-        listener._add_capture(agent, [agent_q], channels=1, report=["agent"])
-        if customer is not None:
-            customer_q = listener._add_worker(
-                _Route("customer", None), capacity=capacity, live=True
+            rate = open_rate(agent)
+            queues = [
+                listener._add_worker(route, capacity=capacity, live=True, rate=rate)
+                for route in (_Route("agent", 0), _Route("customer", 1))
+            ]
+            listener._add_capture(
+                agent, queues, channels=2, rate=rate, report=["agent", "customer"]
             )
-            listener._add_capture(customer, [customer_q], channels=1, report=["customer"])
+            return listener
+        sides: tuple[tuple[InputDevice | None, Channel], ...] = (
+            (agent, "agent"),
+            (customer, "customer"),
+        )
+        for device, channel in sides:
+            if device is None:
+                continue
+            rate = open_rate(device)
+            queue = listener._add_worker(
+                _Route(channel, None), capacity=capacity, live=True, rate=rate
+            )
+            listener._add_capture(device, [queue], channels=1, rate=rate, report=[channel])
         return listener
 
-    def _add_worker(self, route: _Route, *, capacity: int, live: bool) -> ChunkQueue:
+    def _add_worker(
+        self, route: _Route, *, capacity: int, live: bool, rate: int | None = None
+    ) -> ChunkQueue:
         source = ChunkQueue(capacity=capacity)
         name = route.channel
         worker = ChannelWorker(
@@ -214,6 +243,7 @@ class Listener:
             emit=lambda event, name=name: self._out.put((name, event)),  # type: ignore[misc]
             now=self.clock.now if live else None,
             on_done=lambda name=name: self._out.put((name, _DONE)),  # type: ignore[misc]
+            rate=rate,
         )
         self._workers.append(worker)
         return source
@@ -224,6 +254,7 @@ class Listener:
         queues: list[ChunkQueue],
         *,
         channels: int,
+        rate: int,
         report: Sequence[Channel],
     ) -> None:
         self._captures.append(
@@ -231,6 +262,7 @@ class Listener:
                 device,
                 queues=queues,
                 channels=channels,
+                rate=rate,
                 clock=self.clock,
                 on_event=lambda event: self._out.put(("capture", event)),
                 report_channels=report,
@@ -259,6 +291,8 @@ class Listener:
             self._merge = OrderedMerge(self._running)
         for worker in self._workers:
             worker.thread.start()
+        for worker in self._workers:  # recognisers warm up in parallel before any audio flows
+            worker.ready.wait(timeout=30)
         try:
             for capture in self._captures:
                 capture.start()

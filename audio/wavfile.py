@@ -163,15 +163,17 @@ class WavSource:
 
     def _run(self) -> None:
         rate, frame_index = self.reader.rate, 0
+        # paced, the recording starts at the call time playback begins (as live capture would)
+        base = self._now() if self._realtime and self._now is not None else 0.0
         try:
             while not self._stop.is_set():
                 data = self.reader.read(self._frames_per_chunk)
                 if not data:
                     break
-                chunk = Chunk(frame_index / rate, data, rate, self.reader.channels)
+                chunk = Chunk(base + frame_index / rate, data, rate, self.reader.channels)
                 frame_index += chunk.frames
                 if self._realtime and self._now is not None:
-                    delay = frame_index / rate - self._now()
+                    delay = base + frame_index / rate - self._now()
                     if delay > 0 and self._stop.wait(delay):
                         break
                 for q in self._queues:
