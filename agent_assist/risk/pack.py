@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 from agent_assist.errors import RulePackError
 from agent_assist.risk.phrases import PhraseSet, PhraseSyntaxError, normalize
 
-__all__ = ["KINDS", "KindRule", "RulePack", "Thresholds", "load_pack"]
+__all__ = ["KINDS", "KindRule", "RulePack", "Thresholds", "load_pack", "words_out_of_vocabulary"]
 
 KINDS = (
     "hot_mic", "vent_while_muted", "talking_while_muted", "mute_mismatch", "dead_air",
@@ -239,3 +240,12 @@ def _build(data: dict[str, Any], *, sources: tuple[str, ...], texts: dict[str, s
         quotes=phrases(guards.get("quote_prefixes", [])),
         phrase_words=phrase_words.union(*lexicon_words.values()),
     )
+
+
+def words_out_of_vocabulary(pack: RulePack, knows: Callable[[str], bool]) -> list[str]:
+    """Pack words a recogniser can never output (``knows`` is e.g. ``VoskModel.knows_word``).
+
+    A phrase using one of them can never fire with that model: report them
+    when a pack meets a model, so a site can rephrase or pick a better model.
+    """
+    return sorted(word for word in pack.phrase_words if not knows(word))

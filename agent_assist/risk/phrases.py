@@ -27,7 +27,7 @@ _CONTRACTIONS = {
 }  # fmt: skip
 _SUFFIXES = (("n't", " not"), ("'ll", " will"), ("'re", " are"), ("'ve", " have"),
              ("'m", " am"), ("'d", " would"), ("'s", " is"))  # fmt: skip
-_WORD = re.compile(r"[a-z0-9\[\]]+(?:'[a-z]+)?")
+_WORD = re.compile(r"[\w\[\]]+(?:'\w+)?")  # Unicode letters: packs exist for every language
 _MAX_FILLERS = 2
 
 
