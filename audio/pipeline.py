@@ -276,6 +276,11 @@ class Listener:
         return [w.channel for w in self._workers]
 
     @property
+    def playback_start(self) -> float | None:
+        """Call time (s) a file's playback began: its audio time 0 (None before, or live)."""
+        return self._wav.playback_start if self._wav is not None else None
+
+    @property
     def dropped(self) -> dict[Channel, int]:
         """Chunks dropped per channel because its worker fell behind (should stay 0)."""
         return {w.channel: w.queue.dropped for w in self._workers}

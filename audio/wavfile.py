@@ -147,6 +147,7 @@ class WavSource:
         self._realtime = realtime
         self._now = now
         self._stop = threading.Event()
+        self.playback_start: float | None = None  # call time the paced playback began (s)
         self._thread = threading.Thread(
             target=self._run, name=f"wav:{reader.path.name}", daemon=True
         )
@@ -165,6 +166,7 @@ class WavSource:
         rate, frame_index = self.reader.rate, 0
         # paced, the recording starts at the call time playback begins (as live capture would)
         base = self._now() if self._realtime and self._now is not None else 0.0
+        self.playback_start = base
         try:
             while not self._stop.is_set():
                 data = self.reader.read(self._frames_per_chunk)
