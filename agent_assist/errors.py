@@ -7,6 +7,9 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
     ├── UsageError                   bad arguments or input the user can fix (CLI exit 2)
     ├── EventFormatError             a JSON Lines event that is not valid (has .line)
     ├── RulePackError                a rule pack that is not valid (has .path and .line)
+    ├── KnowledgeError               the knowledge cache: unreadable, or a request it cannot serve
+    │   ├── KnowledgeImportError     a bad record in an import (has .path and .line); nothing stored
+    │   └── SyncError                a sync payload that is corrupt or out of order; cache unchanged
     ├── AudioError                   anything about sound input
     │   ├── DeviceNotFoundError      no input device matches the name/index asked for
     │   ├── DeviceError              a device failed to open or stopped delivering audio
@@ -31,11 +34,14 @@ __all__ = [
     "DeviceNotFoundError",
     "DownloadError",
     "EventFormatError",
+    "KnowledgeError",
+    "KnowledgeImportError",
     "ModelError",
     "ModelInstallError",
     "ModelLoadError",
     "ModelNotFoundError",
     "RulePackError",
+    "SyncError",
     "UnsafeArchiveError",
     "UsageError",
 ]
@@ -65,6 +71,24 @@ class RulePackError(AgentAssistError):
         self.line = line
         where = f"{path}:{line}" if line is not None else path
         super().__init__(f"{where}: {message}")
+
+
+class KnowledgeError(AgentAssistError):
+    """The knowledge cache cannot do what was asked."""
+
+
+class KnowledgeImportError(KnowledgeError):
+    """A record in an import is invalid; ``path`` and ``line`` say where. Nothing was stored."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class SyncError(KnowledgeError):
+    """A sync payload was rejected; the cache is exactly as it was."""
 
 
 class AudioError(AgentAssistError):

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
 from agent_assist import __version__
+from agent_assist.cli.kb import add_kb_commands
 from agent_assist.errors import AgentAssistError, UsageError
 
 __all__ = ["main"]
@@ -145,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rules", metavar="FILE", help="site rule pack (TOML) merged onto the built-in one"
     )
     an.set_defaults(run=_cmd_analyze)
+
+    add_kb_commands(sub, _Parser)
 
     rules = sub.add_parser("rules", help="check a rule pack", description="Check rule packs.")
     rsub = rules.add_subparsers(

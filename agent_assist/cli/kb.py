@@ -1,0 +1,206 @@
+"""``agent-assist kb ...``: the knowledge cache from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = ["add_kb_commands"]
+
+
+def add_kb_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    kb = sub.add_parser(
+        "kb",
+        help="the local knowledge cache",
+        description=(
+            "The offline knowledge cache: import articles, search them the way customers talk, "
+            "record feedback, report use and unanswered questions, export."
+        ),
+    )
+    ksub = kb.add_subparsers(
+        dest="action", metavar="ACTION", parser_class=parser_class, required=True
+    )
+
+    def db_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--db", metavar="DB", help="cache file (default: AGENT_ASSIST_KB or the user data dir)"
+        )
+
+    imp = ksub.add_parser(
+        "import",
+        help="import articles (all or nothing)",
+        description=(
+            "Import a folder of Markdown files with front matter, a .jsonl or a .csv file, or 'demo' "
+            "for the bundled Northwind Bank demo. A bad record is reported with its file and line and "
+            "nothing is stored; articles already in the cache stay as they were."
+        ),
+    )
+    imp.add_argument("path", metavar="PATH|demo")
+    imp.add_argument(
+        "--no-embed", action="store_true", help="skip embeddings (keyword search only)"
+    )
+    db_option(imp)
+    imp.set_defaults(run=_import)
+
+    search = ksub.add_parser(
+        "search",
+        help="search the cache",
+        description=(
+            "Search for TEXT, or with no TEXT read one query per line from stdin and write one JSON "
+            'line per query: {"query": ..., "results": [{"id", "title", "score", "snippet", '
+            '"department", "authority"}, ...]}. An empty default cache is filled with the demo first.'
+        ),
+    )
+    search.add_argument("text", nargs="?", metavar="TEXT")
+    search.add_argument("--json", action="store_true", help="JSON output")
+    search.add_argument(
+        "--limit", type=int, default=3, metavar="N", help="results per query (default 3)"
+    )
+    search.add_argument("--keyword-only", action="store_true", help="BM25 only, no embeddings")
+    db_option(search)
+    search.set_defaults(run=_search)
+
+    report = ksub.add_parser("report", help="article use per day and unanswered questions")
+    report.add_argument(
+        "--days", type=int, default=14, metavar="N", help="look back N days (default 14)"
+    )
+    report.add_argument("--json", action="store_true")
+    db_option(report)
+    report.set_defaults(run=_report)
+
+    export = ksub.add_parser("export", help="export every article")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    db_option(export)
+    export.set_defaults(run=_export)
+
+    feedback = ksub.add_parser("feedback", help="record that an article was used or helpful")
+    feedback.add_argument("article", metavar="ARTICLE_ID")
+    feedback.add_argument("action", choices=("shown", "opened", "used", "helpful", "not_helpful"))
+    db_option(feedback)
+    feedback.set_defaults(run=_feedback)
+
+
+def _open(args: argparse.Namespace, *, seed_demo: bool = False) -> Any:
+    from kb_cache.store import default_db_path, open_cache
+
+    path = Path(args.db) if args.db else default_db_path()
+    db = open_cache(path)
+    if seed_demo and not args.db and db["articles"].count == 0:
+        from kb_cache.demo import demo_articles
+        from kb_cache.embedder import Embedder
+        from kb_cache.importer import write_articles
+
+        print(
+            f"agent-assist: {path} was empty; loading the demo knowledge base ...", file=sys.stderr
+        )
+        write_articles(db, demo_articles(), embedder=Embedder(threads=2), source="demo")
+    return db
+
+
+def _embedder(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from kb_cache.embedder import Embedder
+
+    return Embedder(threads=2)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from kb_cache.demo import demo_articles
+    from kb_cache.importer import parse_path, write_articles
+
+    articles = demo_articles() if args.path == "demo" else parse_path(args.path)
+    db = _open(args)
+    result = write_articles(
+        db, articles, embedder=_embedder(not args.no_embed), source=Path(args.path).name
+    )
+    print(
+        f"imported {len(articles)} articles: {result.added} new, {result.updated} updated, "
+        f"{result.unchanged} unchanged; {result.embedded} phrasings embedded",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from agent_assist.errors import UsageError
+    from kb_cache.search import KnowledgeBase
+
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    db = _open(args, seed_demo=True)
+    kb = KnowledgeBase(db, embedder=_embedder(not args.keyword_only))
+    mode: Literal["hybrid", "keyword"] = "keyword" if args.keyword_only else "hybrid"
+    if args.text is None:
+        for line in sys.stdin:
+            query = line.strip()
+            hits = kb.search(query, limit=args.limit, mode=mode) if query else []
+            print(
+                json.dumps(
+                    {"query": query, "results": [h.to_json() for h in hits]}, ensure_ascii=False
+                ),
+                flush=True,
+            )
+        return 0
+    hits = kb.search(args.text, limit=args.limit, mode=mode, log=True)
+    if args.json:
+        print(
+            json.dumps(
+                {"query": args.text, "results": [h.to_json() for h in hits]}, ensure_ascii=False
+            )
+        )
+        return 0
+    if not hits:
+        print("no matching article")
+        return 0
+    for rank, hit in enumerate(hits, start=1):
+        print(f"{rank}. {hit.title}  [{hit.id}, score {hit.score:.2f}]")
+        print(f"   {hit.snippet}")
+        print(f"   department: {hit.department or '-'} | you may: {hit.authority or '-'}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from kb_cache.feedback import report
+
+    data = report(_open(args), days=args.days)
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+        return 0
+    print(f"Article use, last {args.days} days (shown / used / helpful / not helpful):")
+    for row in data["usage"]:
+        print(
+            f"  {row['day']}  {row['article_id']:<40} {row['shown']:>4} {row['used']:>4} {row['helpful']:>4} {row['not_helpful']:>4}"
+        )
+    if not data["usage"]:
+        print("  (none)")
+    print("Top unanswered questions (searches with no good match):")
+    for row in data["unanswered"]:
+        print(f"  {row['count']:>4} x  {row['query']}")
+    if not data["unanswered"]:
+        print("  (none)")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from kb_cache.exporter import export
+
+    out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
+    try:
+        count = export(_open(args), out, fmt=args.format)
+    finally:
+        if args.out:
+            out.close()
+    print(f"exported {count} articles", file=sys.stderr)
+    return 0
+
+
+def _feedback(args: argparse.Namespace) -> int:
+    from kb_cache.feedback import record
+
+    record(_open(args), args.article, args.action)
+    return 0

@@ -1,0 +1,264 @@
+"""Finding the right article from how customers actually talk.
+
+Two signals, fused:
+
+* **keyword**: FTS5 BM25 over title, body, triggers and tags (Porter stemming),
+  the best score scaled to 1;
+* **semantic**: the query's embedding against every stored title and trigger
+  phrasing. An article scores half its nearest phrasing's cosine and half a
+  vote: the summed similarity of its phrasings among the ``k`` nearest over
+  ``k`` (many customers phrasing it this way beats one lucky match, while the
+  nearest-phrasing half keeps a small cache from favouring long trigger lists).
+
+``score = KEYWORD_WEIGHT * keyword + (1 - KEYWORD_WEIGHT) * semantic``. The
+weight and ``k`` were chosen on a validation split of the demo data (see
+bench/kb_eval.py). Without an embedder, or with ``mode="keyword"``, only the
+keyword signal is used.
+
+A search is *answered* when its best article is close to a known phrasing
+(cosine >= ``ANSWERED_COSINE``), or, keyword-only, when anything matched at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import sqlite_utils
+
+from agent_assist.privacy import scrub
+from kb_cache.embedder import DIMENSIONS, Embedder
+from kb_cache.store import get_meta, now_iso
+
+__all__ = ["ANSWERED_COSINE", "KEYWORD_WEIGHT", "Hit", "KnowledgeBase"]
+
+KEYWORD_WEIGHT = 0.3
+NEIGHBOURS = 15
+ANSWERED_COSINE = 0.55
+_FTS_WEIGHTS = "0, 3.0, 1.0, 2.0, 1.0"  # rowid, title, body, triggers, tags
+_TERM = re.compile(r"\w+")
+# function words decide BM25 in a small cache ("my", "i"); queries of nothing else keep them
+_STOPWORDS = frozenset(
+    "a an the i me my mine we our you your it its is are was were be been am do does did to of in "
+    "on at for from by with and or but so if not no can could would should will just this that "
+    "these those there here what how why when where which who whom have has had get got im".split()
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A search result: ``score`` in [0, 1]; ``snippet`` has matches in **bold**."""
+
+    id: str
+    title: str
+    score: float
+    snippet: str
+    department: str | None
+    authority: str | None
+    keyword: float
+    semantic: float
+    closest: float  # cosine of the nearest stored phrasing (0 without embeddings)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "score": self.score,
+            "snippet": self.snippet,
+            "department": self.department,
+            "authority": self.authority,
+        }
+
+
+class _VectorIndex:
+    """Every stored phrasing vector in one float32 matrix, reloaded when the content changes."""
+
+    def __init__(self) -> None:
+        self.version: str | None = None
+        self.matrix: npt.NDArray[np.float32] = np.zeros((0, DIMENSIONS), dtype=np.float32)
+        self.owner: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
+        self.ids: list[str] = []
+
+    def refresh(self, db: sqlite_utils.Database) -> None:
+        version = get_meta(db, "content_version", "0")
+        if version == self.version:
+            return
+        rows = db.execute("SELECT article_id, vec FROM vectors ORDER BY article_id").fetchall()
+        self.ids = sorted({row[0] for row in rows})
+        position = {article_id: i for i, article_id in enumerate(self.ids)}
+        self.owner = np.array([position[row[0]] for row in rows], dtype=np.int32)
+        if rows:
+            packed = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float16)
+            self.matrix = packed.reshape(len(rows), DIMENSIONS).astype(np.float32)
+        else:
+            self.matrix = np.zeros((0, DIMENSIONS), dtype=np.float32)
+        self.version = version
+
+
+class KnowledgeBase:
+    """Searches one cache. Not thread-safe: use it from the thread that opened ``db``."""
+
+    def __init__(self, db: sqlite_utils.Database, *, embedder: Embedder | None = None) -> None:
+        self.db = db
+        self.embedder = embedder
+        self._index = _VectorIndex()
+        self._lock = threading.Lock()
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 3,
+        mode: Literal["hybrid", "keyword"] = "hybrid",
+        log: bool = False,
+    ) -> list[Hit]:
+        """The best ``limit`` articles for ``query``; ``log`` records it for the report."""
+        terms = [t.lower() for t in _TERM.findall(query)][:32]
+        keyword = self._keyword(terms)
+        semantic: dict[str, float] = {}
+        closest: dict[str, float] = {}
+        if mode == "hybrid" and self.embedder is not None and query.strip():
+            semantic, closest = self._semantic(query)
+        use_semantic = bool(semantic) or (mode == "hybrid" and self.embedder is not None)
+        weight = KEYWORD_WEIGHT if use_semantic else 1.0
+        scores = {
+            article_id: weight * keyword.get(article_id, 0.0)
+            + (1 - weight) * semantic.get(article_id, 0.0)
+            for article_id in set(keyword) | set(semantic)
+        }
+        best = sorted(scores, key=lambda a: (-scores[a], a))[:limit]
+        hits = self._hits(best, scores, keyword, semantic, closest, terms)
+        if log:
+            self._log(query, hits, semantic_available=use_semantic)
+        return hits
+
+    def _keyword(self, terms: list[str]) -> dict[str, float]:
+        terms = [t for t in terms if t not in _STOPWORDS] or terms
+        if not terms:
+            return {}
+        expression = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
+        rows = self.db.execute(
+            f"SELECT a.id, bm25(articles_fts, {_FTS_WEIGHTS}) AS rank FROM articles_fts "
+            "JOIN articles a ON a.rowid = articles_fts.rowid "
+            "WHERE articles_fts MATCH ? ORDER BY rank LIMIT 50",
+            [expression],
+        ).fetchall()
+        if not rows:
+            return {}
+        top = -rows[0][1] or 1.0
+        return {row[0]: max(0.0, -row[1]) / top for row in rows}
+
+    def _semantic(self, query: str) -> tuple[dict[str, float], dict[str, float]]:
+        assert self.embedder is not None
+        with self._lock:
+            self._index.refresh(self.db)
+            index = self._index
+        if not len(index.matrix):
+            return {}, {}
+        vector = self.embedder.embed([query])[0]
+        similarity = index.matrix @ vector
+        k = min(NEIGHBOURS, len(similarity))
+        nearest = np.argpartition(-similarity, k - 1)[:k]
+        votes: dict[str, float] = {}
+        closest: dict[str, float] = {}
+        for j in nearest:
+            article_id = index.ids[index.owner[j]]
+            s = float(max(similarity[j], 0.0))
+            votes[article_id] = votes.get(article_id, 0.0) + s / k
+            closest[article_id] = max(closest.get(article_id, 0.0), s)
+        semantic = {a: 0.5 * closest[a] + 0.5 * votes[a] for a in votes}
+        return semantic, closest
+
+    def _hits(
+        self,
+        ids: list[str],
+        scores: dict[str, float],
+        keyword: dict[str, float],
+        semantic: dict[str, float],
+        closest: dict[str, float],
+        terms: list[str],
+    ) -> list[Hit]:
+        if not ids:
+            return []
+        rows = {
+            row[0]: row
+            for row in self.db.execute(
+                f"SELECT id, title, body, department, authority FROM articles WHERE id IN ({','.join('?' * len(ids))})",
+                ids,
+            ).fetchall()
+        }
+        return [
+            Hit(
+                id=a,
+                title=rows[a][1],
+                score=round(scores[a], 3),
+                snippet=snippet(rows[a][2], terms),
+                department=rows[a][3],
+                authority=rows[a][4],
+                keyword=round(keyword.get(a, 0.0), 3),
+                semantic=round(semantic.get(a, 0.0), 3),
+                closest=round(closest.get(a, 0.0), 3),
+            )
+            for a in ids
+            if a in rows
+        ]
+
+    def _log(self, query: str, hits: list[Hit], *, semantic_available: bool) -> None:
+        top = hits[0] if hits else None
+        if top is None:
+            answered = False
+        elif semantic_available:
+            answered = top.closest >= ANSWERED_COSINE
+        else:
+            answered = top.keyword > 0
+        with self.db.conn:
+            self.db.table("searches").insert(
+                {
+                    "at": now_iso(),
+                    "day": datetime.now(UTC).date().isoformat(),
+                    "query": scrub(query.strip())[:500],
+                    "top_article": top.id if top else None,
+                    "top_score": top.score if top else None,
+                    "answered": int(answered),
+                }
+            )
+
+    def article(self, article_id: str) -> dict[str, object] | None:
+        """The full article (lists decoded), or None."""
+        rows = list(self.db.table("articles").rows_where("id = ?", [article_id]))
+        if not rows:
+            return None
+        row = dict(rows[0])
+        row["tags"] = json.loads(row["tags"])
+        row["triggers"] = json.loads(row["triggers"])
+        return row
+
+
+def snippet(body: str, terms: list[str], *, width: int = 160) -> str:
+    """The body sentence sharing most words with the query, matches in **bold**."""
+    stems = {t[:5] for t in terms if len(t) > 2}
+    text = re.sub(r"[#*_`>]+", "", body)
+    sentences = [s.strip() for s in _SENTENCE.split(text) if s.strip()] or [text.strip()]
+
+    def overlap(sentence: str) -> int:
+        return sum(w.lower()[:5] in stems for w in _TERM.findall(sentence))
+
+    best = max(sentences, key=overlap)
+    if len(best) > width:
+        best = best[: width - 1].rsplit(" ", 1)[0] + "…"
+    return re.sub(
+        r"\w+",
+        lambda m: (
+            f"**{m.group()}**"
+            if len(m.group()) > 2 and m.group().lower()[:5] in stems
+            else m.group()
+        ),
+        best,
+    )

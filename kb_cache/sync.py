@@ -1,0 +1,78 @@
+"""Knowledge sync from the server: incremental by version, applied atomically.
+
+The server (marquee issue) answers "changes since version N" with a payload::
+
+    {"format": 1, "since": 12, "version": 15,
+     "articles": [{...full article, as in an import...}, ...],
+     "deleted": ["old-article-id", ...]}
+
+:func:`apply_sync` checks everything before writing: the format, that
+``since`` is exactly the cache's synced version (a gap or replay is refused),
+that ``version`` moves forward, and every article record. Then articles and
+deletions are written in one transaction with the new version. A corrupt,
+partial or out-of-order payload raises SyncError and the cache stays as it was.
+The app always reads the local cache; sync only ever replaces it whole-step.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+from agent_assist.errors import KnowledgeImportError, SyncError
+from kb_cache.embedder import Embedder
+from kb_cache.importer import Article, ImportResult, validate_record, write_articles
+from kb_cache.store import get_meta
+
+__all__ = ["FORMAT", "apply_sync", "synced_version"]
+
+FORMAT = 1
+
+
+def synced_version(db: sqlite_utils.Database) -> int:
+    """The server version this cache last synced to (0 = never)."""
+    return int(get_meta(db, "synced_version", "0") or 0)
+
+
+def apply_sync(
+    db: sqlite_utils.Database, payload: bytes | str | dict[str, Any], *, embedder: Embedder | None
+) -> ImportResult:
+    """Validate ``payload`` completely, then apply it in one transaction."""
+    if not isinstance(payload, dict):
+        try:
+            payload = json.loads(payload)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SyncError(f"sync payload is not valid JSON ({exc})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise SyncError(f"sync payload must be an object with format {FORMAT}")
+    since, version = payload.get("since"), payload.get("version")
+    if not isinstance(since, int) or not isinstance(version, int) or isinstance(since, bool):
+        raise SyncError("sync payload needs integer 'since' and 'version'")
+    current = synced_version(db)
+    if since != current:
+        raise SyncError(f"sync payload starts at version {since} but this cache is at {current}")
+    if version <= since:
+        raise SyncError(f"sync payload does not move forward ({since} -> {version})")
+    records, deleted = payload.get("articles", []), payload.get("deleted", [])
+    if not isinstance(records, list) or not isinstance(deleted, list):
+        raise SyncError("'articles' and 'deleted' must be lists")
+    if not all(isinstance(d, str) for d in deleted):
+        raise SyncError("'deleted' must list article ids")
+    articles: list[Article] = []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise SyncError(f"article {index} is not an object")
+        try:
+            articles.append(validate_record(record, path="sync payload", line=index + 1))
+        except KnowledgeImportError as exc:
+            raise SyncError(f"article {index}: {exc}") from None
+    return write_articles(
+        db,
+        articles,
+        embedder=embedder,
+        source=f"sync {version}",
+        deleted=tuple(deleted),
+        meta={"synced_version": version},
+    )
