@@ -88,7 +88,7 @@ def test_invalid_records_are_rejected(tmp_path: Path, content: str, message: str
 
 def test_unclosed_front_matter_is_reported(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text("---\ntitle: x\nbody\n")
-    with pytest.raises(KnowledgeImportError, match="a.md"):
+    with pytest.raises(KnowledgeImportError, match=r"a\.md"):
         parse_path(tmp_path)
 
 
