@@ -256,7 +256,11 @@ def write_articles(
         wanted += [(article.id, "trigger", t, _text_hash("trigger", t)) for t in article.triggers]
     have = {(row[0], row[1]) for row in db.execute("SELECT article_id, text_hash FROM vectors")}
     missing = [w for w in wanted if (w[0], w[3]) not in have]
-    vectors = embedder.embed([w[2] for w in missing]) if embedder is not None and missing else None
+    vectors = None
+    if embedder is not None and missing:
+        unique = list(dict.fromkeys(w[2] for w in missing))  # shared phrasings are embedded once
+        computed = dict(zip(unique, embedder.embed(unique), strict=True))
+        vectors = [computed[w[2]] for w in missing]
     added = updated = unchanged = 0
     stamp = now_iso()
     with db.conn:

@@ -1,0 +1,102 @@
+"""``agent-assist kb``: import, search (one query or a stdin batch), feedback, report, export."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data" / "kb"
+
+
+def kb(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agent_assist", "kb", *args],
+        input=stdin, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def test_import_then_search_one_query(tmp_path: Path) -> None:
+    db = str(tmp_path / "kb.db")
+    out = kb("import", str(DATA / "articles.jsonl"), "--db", db)
+    assert out.returncode == 0, out.stderr
+    assert "3 new" in out.stderr
+    out = kb("search", "my pin got locked", "--db", db)
+    assert out.returncode == 0
+    assert out.stdout.startswith("1. PIN blocked after wrong attempts  [pin-blocked")
+    assert "you may: Unblock a PIN after verification." in out.stdout
+
+
+def test_search_reads_one_query_per_stdin_line_and_writes_one_json_line_each(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "kb.db")
+    kb("import", str(DATA / "articles.jsonl"), "--db", db)
+    out = kb(
+        "search",
+        "--db",
+        db,
+        "--limit",
+        "2",
+        stdin="i never got my card\n\nhow do i stop a payment\n",
+    )
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [line["query"] for line in lines] == [
+        "i never got my card",
+        "",
+        "how do i stop a payment",
+    ]
+    assert lines[0]["results"][0]["id"] == "card-arrival"
+    assert lines[1]["results"] == []
+    assert lines[2]["results"][0]["id"] == "cancel-transfer"
+    assert len(lines[2]["results"]) == 2
+    assert set(lines[0]["results"][0]) == {
+        "id",
+        "title",
+        "score",
+        "snippet",
+        "department",
+        "authority",
+    }
+
+
+def test_a_bad_import_is_one_line_and_keeps_the_cache(tmp_path: Path) -> None:
+    db = str(tmp_path / "kb.db")
+    kb("import", str(DATA / "articles.jsonl"), "--db", db)
+    out = kb("import", str(DATA / "bad.jsonl"), "--db", db)
+    assert out.returncode == 1
+    assert out.stderr.strip().endswith(
+        "bad.jsonl:2: id 'Bad Id!' must be lower-case letters, digits, '.', '_' or '-'"
+    )
+    export = kb("export", "--db", db)
+    assert len(export.stdout.splitlines()) == 3
+
+
+def test_feedback_and_report(tmp_path: Path) -> None:
+    db = str(tmp_path / "kb.db")
+    kb("import", str(DATA / "articles.jsonl"), "--db", db)
+    assert kb("feedback", "card-arrival", "helpful", "--db", db).returncode == 0
+    kb("search", "do you sell travel insurance", "--db", db)
+    report = json.loads(kb("report", "--db", db, "--json").stdout)
+    assert report["usage"][0]["helpful"] == 1
+    assert report["unanswered"][0]["query"] == "do you sell travel insurance"
+    text = kb("report", "--db", db).stdout
+    assert "Top unanswered questions" in text
+    missing = kb("feedback", "nope", "used", "--db", db)
+    assert missing.returncode == 1
+    assert "no article 'nope'" in missing.stderr
+
+
+def test_export_csv(tmp_path: Path) -> None:
+    db = str(tmp_path / "kb.db")
+    kb("import", str(DATA / "articles.csv"), "--db", db)
+    out = kb("export", "--db", db, "--format", "csv", "--out", str(tmp_path / "x.csv"))
+    assert out.returncode == 0
+    assert (tmp_path / "x.csv").read_text().splitlines()[
+        0
+    ] == "id,title,body,tags,triggers,department,authority"
