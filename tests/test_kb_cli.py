@@ -100,3 +100,48 @@ def test_export_csv(tmp_path: Path) -> None:
     assert (tmp_path / "x.csv").read_text().splitlines()[
         0
     ] == "id,title,body,tags,triggers,department,authority"
+
+
+def test_analyze_suggests_articles_while_the_customer_explains(tmp_path: Path) -> None:
+    db = str(tmp_path / "kb.db")
+    kb("import", str(DATA / "articles.jsonl"), "--db", db)
+    events = [
+        {"type": "call", "t": 0, "state": "started"},
+        {
+            "type": "utterance",
+            "t": 2.0,
+            "channel": "customer",
+            "final": False,
+            "text": "hi i ordered a",
+            "start": 1,
+            "end": 2,
+        },
+        {
+            "type": "utterance",
+            "t": 3.0,
+            "channel": "customer",
+            "final": False,
+            "text": "hi i ordered a new card",
+            "start": 1,
+            "end": 3,
+        },
+        {
+            "type": "utterance",
+            "t": 4.5,
+            "channel": "customer",
+            "final": True,
+            "text": "hi i ordered a new card two weeks ago and it still has not come",
+            "start": 1,
+            "end": 4.4,
+        },
+    ]
+    out = subprocess.run(
+        [sys.executable, "-m", "agent_assist", "analyze", "-", "--suggest", "--db", db],
+        input="".join(json.dumps(e) + "\n" for e in events), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    suggestions = [json.loads(line) for line in out.stdout.splitlines() if '"suggestion"' in line]
+    assert suggestions
+    assert suggestions[-1]["articles"][0]["id"] == "card-arrival"
+    assert suggestions[-1]["articles"][0]["department"] == "Cards"
+    assert suggestions[0]["t"] >= 2.0

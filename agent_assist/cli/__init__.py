@@ -145,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument(
         "--rules", metavar="FILE", help="site rule pack (TOML) merged onto the built-in one"
     )
+    an.add_argument(
+        "--suggest",
+        action="store_true",
+        help="also suggest knowledge articles live, from the local cache (--db or the default)",
+    )
+    an.add_argument("--db", metavar="DB", help="knowledge cache for --suggest")
     an.set_defaults(run=_cmd_analyze)
 
     add_kb_commands(sub, _Parser)
@@ -375,7 +381,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from agent_assist.risk.pack import load_pack
     from agent_assist.session import CallSession
 
-    session = CallSession(pack=load_pack(args.rules))
+    pack = load_pack(args.rules)
+    session = CallSession(pack=pack, search=_knowledge_search(args) if args.suggest else None)
     try:
         source = (
             sys.stdin
@@ -405,6 +412,22 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print(f"agent-assist: {args.events}: no valid events", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def _knowledge_search(args: argparse.Namespace) -> Callable[[str], list[Any]]:
+    """The local knowledge cache as the session's search (articles best first)."""
+    from agent_assist.cli.kb import open_kb
+    from agent_assist.events import ArticleRef
+
+    kb = open_kb(args.db)
+
+    def search(query: str) -> list[ArticleRef]:
+        return [
+            ArticleRef(h.id, h.title, h.score, h.snippet, h.department, h.authority)
+            for h in kb.search(query, limit=6)
+        ]
+
+    return search
 
 
 def _cmd_rules_check(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["add_kb_commands"]
+__all__ = ["add_kb_commands", "open_kb"]
 
 
 def add_kb_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -99,6 +99,14 @@ def _open(args: argparse.Namespace, *, seed_demo: bool = False) -> Any:
         )
         write_articles(db, demo_articles(), embedder=Embedder(threads=2), source="demo")
     return db
+
+
+def open_kb(db: str | None) -> Any:
+    """A KnowledgeBase on ``db`` (or the default cache, filled with the demo if empty)."""
+    from kb_cache.search import KnowledgeBase
+
+    cache = _open(argparse.Namespace(db=db), seed_demo=True)
+    return KnowledgeBase(cache, embedder=_embedder(True))
 
 
 def _embedder(enabled: bool) -> Any:
