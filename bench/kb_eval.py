@@ -25,7 +25,7 @@ from typing import Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kb_cache.demo import demo_articles
+from kb_cache.demo import article_id, demo_articles
 from kb_cache.embedder import Embedder
 from kb_cache.importer import write_articles
 from kb_cache.search import KnowledgeBase
@@ -54,9 +54,10 @@ def evaluate(
         started = time.perf_counter()
         hits = kb.search(text, limit=3, mode=mode)
         times.append((time.perf_counter() - started) * 1000)
-        ranked = [h.id.replace("-", "_") for h in hits]
-        top1 += bool(ranked) and ranked[0] == intent
-        top3 += intent in ranked
+        ranked = [h.id for h in hits]
+        want = article_id(intent)
+        top1 += bool(ranked) and ranked[0] == want
+        top3 += want in ranked
     times.sort()
     return {
         "top1": top1 / len(queries),

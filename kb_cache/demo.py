@@ -9,22 +9,36 @@ become the articles' trigger phrasings. See demo/NOTICE.md for attribution.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+import re
 from pathlib import Path
 
-from kb_cache.importer import Article, parse_path
+from kb_cache.importer import Article, validate_record
 
-__all__ = ["DEMO_ARTICLES", "DEMO_TRIGGERS", "demo_articles"]
+__all__ = ["DEMO_ARTICLES", "DEMO_TRIGGERS", "article_id", "demo_articles"]
 
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_ARTICLES = DEMO_DIR / "articles.jsonl"
 DEMO_TRIGGERS = DEMO_DIR / "triggers.json"
 
 
+def article_id(intent: str) -> str:
+    """The article id of a BANKING77 intent (lower case, hyphens; "reverted_card_payment?" has a '?')."""
+    return re.sub(r"[^a-z0-9._-]", "", intent.lower().replace("_", "-"))
+
+
 def demo_articles(triggers: dict[str, list[str]] | None = None) -> list[Article]:
-    """The demo articles with their trigger phrasings (``triggers`` replaces the shipped ones)."""
+    """The demo articles with their trigger phrasings (``triggers`` replaces the shipped ones).
+
+    Article ids come from the intent names through :func:`article_id`.
+    """
     by_intent = triggers if triggers is not None else json.loads(DEMO_TRIGGERS.read_text())
-    return [
-        replace(a, triggers=tuple(by_intent.get(a.id.replace("-", "_"), ())))
-        for a in parse_path(DEMO_ARTICLES)
-    ]
+    phrasings = {article_id(intent): list(texts) for intent, texts in by_intent.items()}
+    articles = []
+    for number, line in enumerate(DEMO_ARTICLES.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        record["id"] = article_id(str(record["id"]))
+        record["triggers"] = phrasings.get(record["id"], [])
+        articles.append(validate_record(record, path=str(DEMO_ARTICLES), line=number))
+    return articles

@@ -19,6 +19,7 @@ import csv
 import hashlib
 import json
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,55 +262,58 @@ def write_articles(
         unique = list(dict.fromkeys(w[2] for w in missing))  # shared phrasings are embedded once
         computed = dict(zip(unique, embedder.embed(unique), strict=True))
         vectors = [computed[w[2]] for w in missing]
+    hashes: dict[str, list[str]] = defaultdict(list)
+    for article_id, _, _, text_hash in wanted:
+        hashes[article_id].append(text_hash)
     added = updated = unchanged = 0
     stamp = now_iso()
+    rows, content_keys, replaced = [], [], []
+    for article in articles:
+        key = article.content_key()
+        previous = existing.get(article.id)
+        if previous is not None and keys.get(f"content:{article.id}") == key:
+            unchanged += 1
+            continue
+        added += previous is None
+        updated += previous is not None
+        if previous is not None:
+            replaced.append(article.id)
+        rows.append(
+            {
+                "id": article.id,
+                "title": article.title,
+                "body": article.body,
+                "tags": json.dumps(list(article.tags), ensure_ascii=False),
+                "triggers": json.dumps(list(article.triggers), ensure_ascii=False),
+                "department": article.department,
+                "authority": article.authority,
+                "version": previous[0] + 1 if previous is not None else 1,
+                "updated_at": stamp,
+                "source": source,
+            }
+        )
+        content_keys.append((f"content:{article.id}", key))
     with db.conn:
-        for article in articles:
-            key = article.content_key()
-            previous = existing.get(article.id)
-            if previous is not None and keys.get(f"content:{article.id}") == key:
-                unchanged += 1
-                continue
-            version = previous[0] + 1 if previous is not None else 1
-            added += previous is None
-            updated += previous is not None
-            db.table("articles").upsert(
-                {
-                    "id": article.id,
-                    "title": article.title,
-                    "body": article.body,
-                    "tags": json.dumps(list(article.tags), ensure_ascii=False),
-                    "triggers": json.dumps(list(article.triggers), ensure_ascii=False),
-                    "department": article.department,
-                    "authority": article.authority,
-                    "version": version,
-                    "updated_at": stamp,
-                    "source": source,
-                },
-                pk="id",
-            )
-            set_meta(db, f"content:{article.id}", key)
-            keep = [w[3] for w in wanted if w[0] == article.id]
+        if rows:
+            db.table("articles").upsert_all(rows, pk="id", batch_size=500)
+        db.conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", content_keys)
+        for article_id in replaced:  # phrasings an updated article no longer has
+            keep = hashes[article_id]
             db.execute(
                 f"DELETE FROM vectors WHERE article_id = ? AND text_hash NOT IN ({','.join('?' * len(keep))})",
-                [article.id, *keep],
+                [article_id, *keep],
             )
         for article_id in deleted:
             db.execute("DELETE FROM vectors WHERE article_id = ?", [article_id])
             db.execute("DELETE FROM articles WHERE id = ?", [article_id])
             db.execute("DELETE FROM meta WHERE key = ?", [f"content:{article_id}"])
         if vectors is not None:
-            db.table("vectors").insert_all(
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO vectors(article_id, text_hash, kind, vec) VALUES (?, ?, ?, ?)",
                 (
-                    {
-                        "article_id": w[0],
-                        "text_hash": w[3],
-                        "kind": w[1],
-                        "vec": v.astype(np.float16).tobytes(),
-                    }
+                    (w[0], w[3], w[1], v.astype(np.float16).tobytes())
                     for w, v in zip(missing, vectors, strict=True)
                 ),
-                replace=True,
             )
         for key, value in (meta or {}).items():
             set_meta(db, key, value)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -113,6 +114,8 @@ _STOPWORDS = frozenset(
         "im",
     ]
 )
+_COMMON_DF = 2000  # articles a query term may match before it counts as noise
+_ENOUGH = 10  # keyword hits from titles, triggers and tags that make searching bodies unnecessary
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -174,6 +177,7 @@ class KnowledgeBase:
         self.embedder = embedder
         self._index = _VectorIndex()
         self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
 
     def search(
         self,
@@ -185,11 +189,15 @@ class KnowledgeBase:
     ) -> list[Hit]:
         """The best ``limit`` articles for ``query``; ``log`` records it for the report."""
         terms = [t.lower() for t in _TERM.findall(query)][:32]
+        embedding = None
+        if mode == "hybrid" and self.embedder is not None and query.strip():
+            # the model and SQLite both release the GIL: embed while the keyword query runs
+            embedding = self._pool().submit(self.embedder.embed, [query])
         keyword = self._keyword(terms)
         semantic: dict[str, float] = {}
         closest: dict[str, float] = {}
-        if mode == "hybrid" and self.embedder is not None and query.strip():
-            semantic, closest = self._semantic(query)
+        if embedding is not None:
+            semantic, closest = self._semantic(embedding.result()[0])
         use_semantic = bool(semantic) or (mode == "hybrid" and self.embedder is not None)
         weight = KEYWORD_WEIGHT if use_semantic else 1.0
         scores = {
@@ -204,29 +212,62 @@ class KnowledgeBase:
         return hits
 
     def _keyword(self, terms: list[str]) -> dict[str, float]:
-        terms = [t for t in terms if t not in _STOPWORDS] or terms
+        terms = list(dict.fromkeys([t for t in terms if t not in _STOPWORDS] or terms))
         if not terms:
             return {}
-        expression = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
-        rows = self.db.execute(
-            f"SELECT a.id, bm25(articles_fts, {_FTS_WEIGHTS}) AS rank FROM articles_fts "
-            "JOIN articles a ON a.rowid = articles_fts.rowid "
-            "WHERE articles_fts MATCH ? ORDER BY rank LIMIT 50",
-            [expression],
-        ).fetchall()
+        expression = " OR ".join(f'"{t}"' for t in self._informative(terms))
+        # the short fields first (they weigh most); bodies only when those find too little,
+        # so a large cache does not rank every long body that shares a common word
+        rows = self._bm25(f"{{title triggers tags}} : ({expression})")
+        if len(rows) < _ENOUGH:
+            rows = self._bm25(expression)
         if not rows:
             return {}
         top = -rows[0][1] or 1.0
         return {row[0]: max(0.0, -row[1]) / top for row in rows}
 
-    def _semantic(self, query: str) -> tuple[dict[str, float], dict[str, float]]:
-        assert self.embedder is not None
+    def _bm25(self, expression: str) -> list[tuple[str, float]]:
+        return [
+            (row[0], row[1])
+            for row in self.db.execute(
+                f"SELECT a.id, bm25(articles_fts, {_FTS_WEIGHTS}) AS rank FROM articles_fts "
+                "JOIN articles a ON a.rowid = articles_fts.rowid "
+                "WHERE articles_fts MATCH ? ORDER BY rank LIMIT 50",
+                [expression],
+            ).fetchall()
+        ]
+
+    def _informative(self, terms: list[str]) -> list[str]:
+        """Drop terms found in more than ``_COMMON_DF`` articles (keeping the two rarest).
+
+        They carry little information and cost the most: BM25 is computed for every
+        matching row. A cache the size of a real knowledge base never prunes anything.
+        """
+        if len(terms) <= 2:
+            return terms
+        df = {
+            t: self.db.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? LIMIT ?)",
+                [f'"{t}"', _COMMON_DF + 1],
+            ).fetchone()[0]
+            for t in terms
+        }
+        rare = [t for t in terms if df[t] <= _COMMON_DF]
+        return rare if len(rare) >= 2 else sorted(terms, key=lambda t: df[t])[:2]
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-embed")
+        return self._executor
+
+    def _semantic(
+        self, vector: npt.NDArray[np.float32]
+    ) -> tuple[dict[str, float], dict[str, float]]:
         with self._lock:
             self._index.refresh(self.db)
             index = self._index
         if not len(index.matrix):
             return {}, {}
-        vector = self.embedder.embed([query])[0]
         similarity = index.matrix @ vector
         k = min(NEIGHBOURS, len(similarity))
         nearest = np.argpartition(-similarity, k - 1)[:k]
