@@ -215,12 +215,18 @@ class KnowledgeBase:
         terms = list(dict.fromkeys([t for t in terms if t not in _STOPWORDS] or terms))
         if not terms:
             return {}
-        expression = " OR ".join(f'"{t}"' for t in self._informative(terms))
-        # the short fields first (they weigh most); bodies only when those find too little,
-        # so a large cache does not rank every long body that shares a common word
-        rows = self._bm25(f"{{title triggers tags}} : ({expression})")
-        if len(rows) < _ENOUGH:
+        quoted = [f'"{t}"' for t in self._informative(terms)]
+        short = "{title triggers tags} : "
+        # narrowest first: all words in the short fields (they weigh most), then any word in
+        # them, then bodies too; a large cache never ranks every long body sharing a word
+        stages = [short + "(" + " OR ".join(quoted) + ")", " OR ".join(quoted)]
+        if len(quoted) > 1:
+            stages.insert(0, short + "(" + " AND ".join(quoted) + ")")
+        rows: list[tuple[str, float]] = []
+        for expression in stages:
             rows = self._bm25(expression)
+            if len(rows) >= _ENOUGH:
+                break
         if not rows:
             return {}
         top = -rows[0][1] or 1.0

@@ -16,6 +16,7 @@ CORE = [
     "agent_assist/clock.py",
     "agent_assist/merge.py",
     "agent_assist/cti/protocol.py",
+    "agent_assist/suggest.py",
     *[str(p.relative_to(ROOT)) for p in (ROOT / "agent_assist/risk").glob("*.py")],
     *[
         name

@@ -145,3 +145,21 @@ def test_analyze_suggests_articles_while_the_customer_explains(tmp_path: Path) -
     assert suggestions[-1]["articles"][0]["id"] == "card-arrival"
     assert suggestions[-1]["articles"][0]["department"] == "Cards"
     assert suggestions[0]["t"] >= 2.0
+
+
+def test_the_first_search_on_an_empty_default_cache_loads_the_demo(tmp_path: Path) -> None:
+    env = {"AGENT_ASSIST_KB": str(tmp_path / "default.db")}
+    out = kb(
+        "search",
+        "--limit",
+        "1",
+        stdin="i ordered a card two weeks ago and it never came\n",
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "loading the demo knowledge base" in out.stderr
+    (line,) = [json.loads(x) for x in out.stdout.splitlines()]
+    assert line["results"][0]["id"] == "card-arrival"
+    again = kb("search", "my pin is blocked", "--json", env=env)
+    assert "loading the demo" not in again.stderr  # only once
+    assert json.loads(again.stdout)["results"][0]["id"] == "pin-blocked"
