@@ -198,7 +198,8 @@ class KnowledgeBase:
         closest: dict[str, float] = {}
         if embedding is not None:
             semantic, closest = self._semantic(embedding.result()[0])
-        use_semantic = bool(semantic) or (mode == "hybrid" and self.embedder is not None)
+        # without stored vectors (e.g. imported with --no-embed) keywords carry the whole score
+        use_semantic = bool(semantic)
         weight = KEYWORD_WEIGHT if use_semantic else 1.0
         scores = {
             article_id: weight * keyword.get(article_id, 0.0)

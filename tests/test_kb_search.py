@@ -203,3 +203,13 @@ def test_corrupt_or_out_of_order_sync_leaves_the_cache_as_it_was(
         apply_sync(db, bad, embedder=None)
     assert db.execute("SELECT id, version, body FROM articles ORDER BY id").fetchall() == before
     assert synced_version(db) == 0
+
+
+def test_a_cache_without_vectors_falls_back_to_full_keyword_scores(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    cache = open_cache(tmp_path / "plain.db")
+    import_path(cache, DATA / "articles.jsonl", embedder=None)  # e.g. kb import --no-embed
+    (hit,) = KnowledgeBase(cache, embedder=embedder).search("cancel my transfer", limit=1)
+    assert hit.id == "cancel-transfer"
+    assert hit.score == 1.0  # not scaled down by the missing semantic half
