@@ -20,16 +20,13 @@ and ``status`` (a channel's listening state changed, e.g. capture resumed).
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
-import types
-import typing
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, TypeAlias, Union
+from typing import ClassVar, Literal, TypeAlias, Union
 
 from agent_assist.errors import EventFormatError
+from agent_assist.records import record_from_dict, record_to_dict
 
 __all__ = [
     "ArticleRef",
@@ -194,104 +191,9 @@ _EVENT_TYPES: dict[str, type[_Event]] = {
 # -- dict form ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _FieldSpec:
-    name: str
-    hint: Any
-    required: bool
-
-
-_SPECS: dict[type, tuple[_FieldSpec, ...]] = {}
-
-
-def _specs(cls: type) -> tuple[_FieldSpec, ...]:
-    specs = _SPECS.get(cls)
-    if specs is None:
-        hints = typing.get_type_hints(cls)
-        specs = tuple(
-            _FieldSpec(
-                f.name,
-                hints[f.name],
-                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
-            )
-            for f in dataclasses.fields(cls)
-        )
-        _SPECS[cls] = specs
-    return specs
-
-
-def _plain(value: object) -> object:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _record_to_dict(value)
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _record_to_dict(record: object) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for spec in _specs(type(record)):
-        value = getattr(record, spec.name)
-        if value is None and not spec.required:
-            continue
-        out[spec.name] = _plain(value)
-    return out
-
-
 def to_dict(event: Event) -> dict[str, object]:
     """Return the JSON-ready dict of ``event``: ``type`` and ``t`` first."""
-    return {"type": event.TYPE, **_record_to_dict(event)}
-
-
-def _check(value: object, hint: Any, where: str) -> object:
-    """Validate ``value`` against ``hint`` and convert it to the field's Python type."""
-    origin = typing.get_origin(hint)
-    if origin in (Union, types.UnionType):
-        options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
-        (inner,) = [o for o in options if o is not type(None)]
-        return _check(value, inner, where)
-    if origin is Literal:
-        allowed = typing.get_args(hint)
-        if value not in allowed or not isinstance(value, str):
-            choices = ", ".join(repr(a) for a in allowed)
-            raise EventFormatError(f"{where} must be one of {choices}, not {value!r}")
-        return value
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise EventFormatError(f"{where} must be a list")
-        (item_hint, _ellipsis) = typing.get_args(hint)
-        return tuple(_check(v, item_hint, f"{where}[{i}]") for i, v in enumerate(value))
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise EventFormatError(f"{where} must be a number, not {value!r}")
-        if not math.isfinite(value):
-            raise EventFormatError(f"{where} must be finite")
-        return float(value)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise EventFormatError(f"{where} must be true or false, not {value!r}")
-        return value
-    if hint is str:
-        if not isinstance(value, str):
-            raise EventFormatError(f"{where} must be a string, not {value!r}")
-        return value
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        if not isinstance(value, Mapping):
-            raise EventFormatError(f"{where} must be an object")
-        return _record_from_dict(hint, value, where)
-    raise TypeError(f"unsupported field type {hint!r}")  # a bug in this module, not input
-
-
-def _record_from_dict(cls: type, data: Mapping[str, object], where: str) -> Any:
-    kwargs: dict[str, object] = {}
-    for spec in _specs(cls):
-        if spec.name in data:
-            kwargs[spec.name] = _check(data[spec.name], spec.hint, f"{where}.{spec.name}")
-        elif spec.required:
-            raise EventFormatError(f"{where} is missing {spec.name!r}")
-    return cls(**kwargs)
+    return {"type": event.TYPE, **record_to_dict(event)}
 
 
 def from_dict(data: Mapping[str, object]) -> Event:
@@ -303,7 +205,7 @@ def from_dict(data: Mapping[str, object]) -> Event:
     if cls is None:
         known = ", ".join(sorted(_EVENT_TYPES))
         raise EventFormatError(f"unknown event type {kind!r} (known: {known})")
-    event: Event = _record_from_dict(cls, data, kind)
+    event: Event = record_from_dict(cls, data, where=kind, strict=False, error=EventFormatError)
     return event
 
 

@@ -17,6 +17,7 @@ CORE = [
     "agent_assist/merge.py",
     "agent_assist/cti/protocol.py",
     "agent_assist/suggest.py",
+    "agent_assist/records.py",
     *[str(p.relative_to(ROOT)) for p in (ROOT / "agent_assist/risk").glob("*.py")],
     *[
         name
