@@ -1,0 +1,1 @@
+"""Supervisor announcements: ``protocol`` (pure), ``server`` and ``client`` (websockets)."""

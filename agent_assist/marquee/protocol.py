@@ -1,0 +1,291 @@
+"""The marquee protocol, sans-I/O: versioned JSON messages, strictly validated.
+
+One JSON object per WebSocket text frame (at most ``MAX_FRAME`` bytes), with a
+``type``. Unknown types and unknown fields are rejected, text is plain text
+(no control characters, no markup) of at most ``MAX_TEXT`` characters, and
+times are seconds since the Unix epoch. Every message a peer may send is a
+frozen dataclass here; :func:`decode` returns one or raises
+:class:`ProtocolError` with a message safe to send back.
+
+Client -> server: ``hello`` (resume after a gap), ``announce``, ``edit``,
+``retract`` (supervisors and admins), ``ack`` (read receipt), ``receipts``
+(ask who has seen an announcement). Server -> client: ``welcome``,
+``announcement``, ``retracted``, ``receipts``, ``error``. Authentication is
+the bearer token of the WebSocket handshake, not a message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import ClassVar, Literal, TypeAlias, Union
+
+from agent_assist.errors import AgentAssistError
+from agent_assist.records import record_from_dict, record_to_dict
+
+__all__ = [
+    "MAX_FRAME",
+    "MAX_TEXT",
+    "PROTOCOL_VERSION",
+    "Ack",
+    "Announce",
+    "Announcement",
+    "Audience",
+    "Edit",
+    "ErrorMessage",
+    "Hello",
+    "Message",
+    "ProtocolError",
+    "ReceiptList",
+    "Receipts",
+    "Retract",
+    "Retracted",
+    "Seen",
+    "Welcome",
+    "decode",
+    "encode",
+]
+
+PROTOCOL_VERSION = 1
+MAX_FRAME = 16 * 1024
+MAX_TEXT = 500
+Priority: TypeAlias = Literal["info", "warning", "urgent"]
+Role: TypeAlias = Literal["agent", "supervisor", "admin"]
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_MARKUP = re.compile(r"<\s*[A-Za-z!/?]")
+_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class ProtocolError(AgentAssistError):
+    """A message that breaks the protocol; ``code`` is the machine-readable reason."""
+
+    def __init__(self, message: str, *, code: str = "bad_message") -> None:
+        self.code = code
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who an announcement is for: everyone, or any of these sites, teams or agent names."""
+
+    all: bool = False
+    sites: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+
+    def includes(self, *, site: str | None, team: str | None, name: str | None) -> bool:
+        return (
+            self.all
+            or (site is not None and site in self.sites)
+            or (team is not None and team in self.teams)
+            or (name is not None and name in self.agents)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    TYPE: ClassVar[str] = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hello(_Message):
+    """First message of a (re)connection; ``last_seq``: the newest change already seen."""
+
+    TYPE: ClassVar[str] = "hello"
+    v: int
+    last_seq: int = 0
+    client: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome(_Message):
+    TYPE: ClassVar[str] = "welcome"
+    v: int
+    role: Role
+    name: str
+    site: str = ""
+    team: str = ""
+    seq: int = 0  # the newest change on the server
+
+
+@dataclass(frozen=True, slots=True)
+class Announce(_Message):
+    TYPE: ClassVar[str] = "announce"
+    text: str
+    priority: Priority = "info"
+    audience: Audience = Audience(all=True)
+    starts_at: float | None = None
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Edit(_Message):
+    TYPE: ClassVar[str] = "edit"
+    id: str
+    text: str | None = None
+    priority: Priority | None = None
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retract(_Message):
+    TYPE: ClassVar[str] = "retract"
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ack(_Message):
+    TYPE: ClassVar[str] = "ack"
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Receipts(_Message):
+    TYPE: ClassVar[str] = "receipts"
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement(_Message):
+    """An active announcement, as delivered (again, with a new ``seq``, after an edit)."""
+
+    TYPE: ClassVar[str] = "announcement"
+    id: str
+    seq: int
+    text: str
+    priority: Priority
+    audience: Audience
+    author: str
+    created_at: float
+    starts_at: float | None = None
+    expires_at: float | None = None
+    edited_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retracted(_Message):
+    TYPE: ClassVar[str] = "retracted"
+    id: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Seen(_Message):
+    name: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptList(_Message):
+    """Who has seen announcement ``id`` and who in its audience has not (yet)."""
+
+    TYPE: ClassVar[str] = "receipt_list"
+    id: str
+    seen: tuple[Seen, ...]
+    pending: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorMessage(_Message):
+    TYPE: ClassVar[str] = "error"
+    code: str
+    message: str
+    ref: str | None = None
+
+
+Message: TypeAlias = Union[  # noqa: UP007 - a runtime alias
+    Hello,
+    Welcome,
+    Announce,
+    Edit,
+    Retract,
+    Ack,
+    Receipts,
+    Announcement,
+    Retracted,
+    ReceiptList,
+    ErrorMessage,
+]
+_TYPES: dict[str, type[_Message]] = {
+    cls.TYPE: cls
+    for cls in (
+        Hello,
+        Welcome,
+        Announce,
+        Edit,
+        Retract,
+        Ack,
+        Receipts,
+        Announcement,
+        Retracted,
+        ReceiptList,
+        ErrorMessage,
+    )
+}
+
+
+def _check_text(text: str, where: str) -> None:
+    if not text.strip():
+        raise ProtocolError(f"{where} is empty")
+    if len(text) > MAX_TEXT:
+        raise ProtocolError(f"{where} is longer than {MAX_TEXT} characters")
+    if _CONTROL.search(text):
+        raise ProtocolError(f"{where} contains control characters")
+    if _MARKUP.search(text):
+        raise ProtocolError(f"{where} must be plain text, not markup")
+
+
+def _check_semantics(message: _Message) -> None:
+    for name in ("id",):
+        value = getattr(message, name, None)
+        if isinstance(value, str) and not _ID.match(value):
+            raise ProtocolError(f"{message.TYPE}.id is not a valid id")
+    if isinstance(message, Announce | Edit) and message.text is not None:
+        _check_text(message.text, f"{message.TYPE}.text")
+    if isinstance(message, Announce):
+        a = message.audience
+        if not (a.all or a.sites or a.teams or a.agents):
+            raise ProtocolError("announce.audience names nobody")
+        if (
+            message.starts_at is not None
+            and message.expires_at is not None
+            and message.expires_at <= message.starts_at
+        ):
+            raise ProtocolError("announce.expires_at must be after starts_at")
+    if isinstance(message, Hello) and message.last_seq < 0:
+        raise ProtocolError("hello.last_seq must not be negative")
+
+
+def encode(message: Message) -> str:
+    """The one-line JSON text frame for ``message``."""
+    return json.dumps(
+        {"type": message.TYPE, **record_to_dict(message)}, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+def decode(frame: str | bytes) -> Message:
+    """Parse and validate one frame; raises ProtocolError (never anything else) on bad input."""
+    if isinstance(frame, bytes):
+        raise ProtocolError("send JSON text frames, not binary")
+    if len(frame.encode("utf-8", "surrogatepass")) > MAX_FRAME:
+        raise ProtocolError(f"frame larger than {MAX_FRAME} bytes", code="too_big")
+    try:
+        data = json.loads(frame)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ProtocolError(f"not valid JSON ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("a message must be a JSON object")
+    kind = data.get("type")
+    cls = _TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ProtocolError(f"unknown message type {kind!r}")
+
+    def error(message: str) -> ProtocolError:
+        return ProtocolError(message)
+
+    message: Message = record_from_dict(
+        cls, data, where=cls.TYPE, strict=True, error=error, ignore=("type",)
+    )
+    _check_semantics(message)
+    return message
