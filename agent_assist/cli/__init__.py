@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TextIO
 
 from agent_assist import __version__
 from agent_assist.cli.kb import add_kb_commands
+from agent_assist.cli.marquee import add_marquee_commands
 from agent_assist.errors import AgentAssistError, UsageError
 
 __all__ = ["main"]
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     an.set_defaults(run=_cmd_analyze)
 
     add_kb_commands(sub, _Parser)
+    add_marquee_commands(sub, _Parser)
 
     rules = sub.add_parser("rules", help="check a rule pack", description="Check rule packs.")
     rsub = rules.add_subparsers(

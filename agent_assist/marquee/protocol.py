@@ -10,7 +10,7 @@ frozen dataclass here; :func:`decode` returns one or raises
 Client -> server: ``hello`` (resume after a gap), ``announce``, ``edit``,
 ``retract`` (supervisors and admins), ``ack`` (read receipt), ``receipts``
 (ask who has seen an announcement). Server -> client: ``welcome``,
-``announcement``, ``retracted``, ``receipts``, ``error``. Authentication is
+``announcement``, ``retracted``, ``synced`` (catch-up done), ``receipt_list``, ``error``. Authentication is
 the bearer token of the WebSocket handshake, not a message.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from dataclasses import dataclass
 from typing import ClassVar, Literal, TypeAlias, Union
 
@@ -42,6 +43,7 @@ __all__ = [
     "Retract",
     "Retracted",
     "Seen",
+    "Synced",
     "Welcome",
     "decode",
     "encode",
@@ -171,6 +173,14 @@ class Retracted(_Message):
 
 
 @dataclass(frozen=True, slots=True)
+class Synced(_Message):
+    """The catch-up after ``hello`` is complete: the client is up to date with ``seq``."""
+
+    TYPE: ClassVar[str] = "synced"
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class Seen(_Message):
     name: str
     at: float
@@ -204,25 +214,11 @@ Message: TypeAlias = Union[  # noqa: UP007 - a runtime alias
     Receipts,
     Announcement,
     Retracted,
+    Synced,
     ReceiptList,
     ErrorMessage,
 ]
-_TYPES: dict[str, type[_Message]] = {
-    cls.TYPE: cls
-    for cls in (
-        Hello,
-        Welcome,
-        Announce,
-        Edit,
-        Retract,
-        Ack,
-        Receipts,
-        Announcement,
-        Retracted,
-        ReceiptList,
-        ErrorMessage,
-    )
-}
+_TYPES: dict[str, type[_Message]] = {cls.TYPE: cls for cls in typing.get_args(Message)}
 
 
 def _check_text(text: str, where: str) -> None:

@@ -50,6 +50,7 @@ from agent_assist.marquee.protocol import (
     Retract,
     Retracted,
     Seen,
+    Synced,
     Welcome,
     decode,
     encode,
@@ -95,6 +96,7 @@ class MarqueeServer:
         self._ssl = ssl_context
         self._clients: set[_Client] = set()
         self.metrics: Counter[str] = Counter()
+        self._closing: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
 
     # -- lifecycle ------------------------------------------------------------------
@@ -182,10 +184,12 @@ class MarqueeServer:
                 )
             )
         )
+        # snapshot, register and write the catch-up without yielding to the event loop, so
+        # no live broadcast can slip in between and arrive out of order
+        self._catch_up(client, hello.last_seq)
         self._clients.add(client)
         self.metrics["connections_opened"] += 1
         try:
-            await self._catch_up(client, hello.last_seq)
             async for frame in connection:
                 await self._receive(client, frame)
         except ConnectionClosed:
@@ -193,12 +197,13 @@ class MarqueeServer:
         finally:
             self._clients.discard(client)
 
-    async def _catch_up(self, client: _Client, last_seq: int) -> None:
+    def _catch_up(self, client: _Client, last_seq: int) -> None:
         active, gone = self.store.changes_since(last_seq)
         changes: list[Message] = [a for a in active if self._for(client, a)]
         changes += [Retracted(id=i, seq=s) for i, s in gone]
         for message in sorted(changes, key=lambda m: m.seq):  # type: ignore[union-attr]
-            await client.connection.send(encode(message))
+            broadcast([client.connection], encode(message))  # synchronous write
+        broadcast([client.connection], encode(Synced(seq=self.store.seq)))
 
     def _for(self, client: _Client, announcement: Announcement) -> bool:
         ident = client.identity
@@ -207,13 +212,18 @@ class MarqueeServer:
         )
 
     async def _receive(self, client: _Client, frame: str | bytes) -> None:
+        if client.strikes >= _STRIKES:
+            return  # being closed: ignore what is still queued
         self.metrics["messages"] += 1
         if not client.allowed(time.monotonic()):
             client.strikes += 1
             self.metrics["rate_limited"] += 1
             if client.strikes >= _STRIKES:
                 log.warning("closing %s: flooding", client.identity.name)
-                await client.connection.close(1008, "too many messages")
+                # not awaited here: the closing handshake needs this connection's reader
+                task = asyncio.create_task(client.connection.close(1008, "too many messages"))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
                 return
             await self._error(client, "rate_limited", f"at most {_RATE} messages per {_PER:g} s")
             return

@@ -1,0 +1,174 @@
+"""The marquee client: survives offshore networks and server restarts, loses nothing.
+
+Runs its own asyncio loop on its own thread; the app talks to it through a
+thread-safe API (:meth:`MarqueeClient.send`) and receives messages through the
+``on_message`` callback (called on the client's thread: the Qt app forwards
+them with a signal).
+
+* Reconnects with exponential back-off and full jitter (thousands of desktops
+  must not reconnect in lock-step after a server restart), resetting after a
+  connection that lived a while.
+* Resumes: every ``hello`` carries the last change ``seq`` it saw; the server
+  replays exactly what was missed. Changes at or below that seq are dropped,
+  so nothing is delivered twice.
+* WebSocket pings detect dead links (20 s); a refused token stops retrying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import ssl
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from agent_assist.errors import AgentAssistError
+from agent_assist.marquee.protocol import (
+    MAX_FRAME,
+    PROTOCOL_VERSION,
+    Announcement,
+    Hello,
+    Message,
+    ProtocolError,
+    Retracted,
+    decode,
+    encode,
+)
+
+__all__ = ["MarqueeClient"]
+
+
+class MarqueeClient:
+    """Connects to ``url`` with ``token`` and delivers messages to ``on_message``.
+
+    Args:
+        on_state: called with "connected" / "disconnected: reason" for the UI.
+        backoff: first and longest reconnect delay in seconds.
+        last_seq: resume point from an earlier session (persisted by the app).
+        ssl_context: for wss:// (e.g. one that pins the site's CA).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        on_message: Callable[[Message], None],
+        on_state: Callable[[str], None] | None = None,
+        backoff: tuple[float, float] = (0.5, 30.0),
+        last_seq: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+        client_name: str = "agent-assist",
+    ) -> None:
+        self.url, self._token = url, token
+        self._on_message = on_message
+        self._on_state = on_state or (lambda state: None)
+        self._backoff = backoff
+        self.last_seq = last_seq
+        self._ssl = ssl_context
+        self._client_name = client_name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connection: Any = None
+        self._stopping = threading.Event()
+        self._connected = threading.Event()
+        self.failure: str | None = None  # set when retrying cannot help (e.g. bad token)
+        self._thread = threading.Thread(target=self._run, name="marquee-client", daemon=True)
+
+    # -- the thread-safe API -------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def send(self, message: Message, timeout: float = 10.0) -> None:
+        """Send ``message`` now; raises AgentAssistError if not connected."""
+        loop, connection = self._loop, self._connection
+        if loop is None or connection is None:
+            raise AgentAssistError("not connected to the marquee server")
+        future = asyncio.run_coroutine_threadsafe(connection.send(encode(message)), loop)
+        try:
+            future.result(timeout)
+        except Exception as exc:
+            raise AgentAssistError(f"could not send to the marquee server ({exc})") from None
+
+    def stop(self) -> None:
+        self._stopping.set()
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon_threadsafe(lambda: None)  # wake the loop so it notices
+            connection = self._connection
+            if connection is not None:
+                asyncio.run_coroutine_threadsafe(connection.close(), loop)
+        self._thread.join(10)
+
+    # -- the client's own thread ---------------------------------------------------------
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+        self._loop = asyncio.get_running_loop()
+        delay, longest = self._backoff
+        while not self._stopping.is_set():
+            started = self._loop.time()
+            reason = "the server closed the connection"
+            try:
+                async with connect(
+                    self.url,
+                    additional_headers={"Authorization": f"Bearer {self._token}"},
+                    compression=None,
+                    max_size=MAX_FRAME,
+                    ssl=self._ssl,
+                    ping_interval=20,
+                    ping_timeout=20,
+                    open_timeout=10,
+                ) as connection:
+                    await connection.send(
+                        encode(
+                            Hello(
+                                v=PROTOCOL_VERSION, last_seq=self.last_seq, client=self._client_name
+                            )
+                        )
+                    )
+                    self._connection = connection
+                    self._connected.set()
+                    self._on_state("connected")
+                    async for frame in connection:
+                        self._deliver(frame)
+            except InvalidStatus as exc:
+                if exc.response.status_code in (401, 403):
+                    self.failure = "the marquee server refused this token"
+                    self._on_state(f"disconnected: {self.failure}")
+                    return
+                reason = f"HTTP {exc.response.status_code}"
+            except (OSError, TimeoutError, ConnectionClosed) as exc:
+                reason = exc.__class__.__name__
+            finally:
+                self._connection = None
+                self._connected.clear()
+            if not self._stopping.is_set():
+                self._on_state(f"disconnected: {reason}")
+            if self._loop.time() - started > 60:
+                delay = self._backoff[0]  # it was a healthy connection: start over
+            wait = random.uniform(0, delay)  # full jitter
+            delay = min(longest, delay * 2)
+            end = self._loop.time() + wait
+            while not self._stopping.is_set() and self._loop.time() < end:
+                await asyncio.sleep(min(0.1, end - self._loop.time()))
+
+    def _deliver(self, frame: str | bytes) -> None:
+        try:
+            message = decode(frame)
+        except ProtocolError:
+            return  # a newer server's message type: ignore rather than fail
+        if isinstance(message, Announcement | Retracted):
+            if message.seq <= self.last_seq:
+                return  # already seen before a reconnect
+            self.last_seq = message.seq
+        self._on_message(message)
