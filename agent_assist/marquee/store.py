@@ -169,11 +169,16 @@ class MarqueeStore:
         if self.get(announcement_id) is None:
             return None
         self.db.execute("BEGIN")
-        seq = self._next_seq()
-        self.db.execute(
-            "UPDATE announcements SET seq = ?, retracted = 1 WHERE id = ?", [seq, announcement_id]
-        )
-        self.db.execute("COMMIT")
+        try:
+            seq = self._next_seq()
+            self.db.execute(
+                "UPDATE announcements SET seq = ?, retracted = 1 WHERE id = ?",
+                [seq, announcement_id],
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
         return seq
 
     def get(self, announcement_id: str) -> Announcement | None:
@@ -231,10 +236,12 @@ class MarqueeStore:
         ]
         names = {name for name, _ in seen}
         pending = sorted(
-            a.name
-            for a in self.agents()
-            if a.name not in names
-            and announcement.audience.includes(site=a.site, team=a.team, name=a.name)
+            {  # a set: one agent may hold several tokens
+                a.name
+                for a in self.agents()
+                if a.name not in names
+                and announcement.audience.includes(site=a.site, team=a.team, name=a.name)
+            }
         )
         return seen, pending
 
