@@ -1,32 +1,23 @@
 """Marquee fan-out benchmark: connect time, delivery latency, broadcast rate, memory per client.
 
-For each N in ``--clients`` a fresh server (``MarqueeServer`` on 127.0.0.1, port 0, a temp
-SQLite db holding one agent and one supervisor token) runs in its own process (a small
-``python -c`` runner that reports its port on stdout), so the clients' CPU does not distort
-the server's. A fresh server per round keeps rounds independent: the RSS baseline is not
-inflated by memory the previous round freed, and every client's catch-up is empty. Both
-processes raise RLIMIT_NOFILE to the hard limit.
+Per N in ``--clients``: a fresh ``MarqueeServer`` (127.0.0.1, port 0, temp SQLite db with one
+agent and one supervisor token) in a child process, so the clients' CPU does not distort the
+server's (fresh, so no round inherits freed memory). Both processes raise RLIMIT_NOFILE.
 
-* **connect_s** - N idle clients (websockets asyncio client, no compression, no pings, all
-  sharing the agent token) connect at most ``--batch`` at a time, each with a timeout; each
-  sends ``hello`` (last_seq 0) and reads until ``synced``. Wall time until all N are synced.
-* **KiB/conn** - the server's RSS (VmRSS in /proc/<pid>/status) once the N clients are
-  synced, minus its RSS before the first connect, divided by N.
-* **p50_ms/p99_ms/max_ms, delivered** - a supervisor sends one urgent announcement; per
-  client, ``time.perf_counter`` just before the send to the moment that client's read loop
-  got the frame (all clients live in this process: one clock). delivered = clients that got
-  it within ``--timeout`` s. The bench's own event loop is in these numbers: with thousands
-  of clients in one process the tail is partly the bench's turn to read each socket, so
-  they are an upper bound on the server's delivery latency.
-* **broadcasts/s** - K (``--broadcasts``) more announcements, each sent as soon as the
-  supervisor has received the previous one back (the fan-out includes the sender):
-  K / (first send -> the last client has all K). **sup_bc/s** - K / (first send -> the
-  supervisor's K-th echo). The server allows one connection 20 messages per 10 s, so the
-  announcements come from a pool of supervisor connections (same token), at most 20 each.
-  Server and bench CPU seconds over that phase show which side was the bottleneck.
+* connect_s: N idle clients (websockets asyncio client, no compression, no pings, one shared
+  agent token), ``--batch`` at a time, each sending ``hello`` and reading until ``synced``.
+* KiB/conn: (server VmRSS with N clients synced - VmRSS before the first connect) / N.
+* p50/p99/max_ms, delivered: one urgent announcement; per client, ``time.perf_counter`` just
+  before the supervisor's send to when that client's read loop got it (one process, one
+  clock); delivered within ``--timeout`` s. Includes the bench's own turn to read each of N
+  sockets, so it is an upper bound on the server's latency (the bench freezes its GC first).
+* broadcasts/s: K (``--broadcasts``) more, each sent once the supervisor got the previous one
+  back; K / (first send -> last client has all K). sup_bc/s: K / (first send -> K-th echo).
+  The server allows a connection 20 messages per 10 s: a pool of supervisor connections
+  (same token) sends at most 20 each. Server and bench CPU over this phase are printed.
 
-Run: ``python bench/marquee.py [--clients 1000,5000] [--broadcasts 20]``. Every connection
-goes to 127.0.0.1; every wait has a timeout and the run is bounded by ``--deadline``.
+Run: ``python bench/marquee.py [--clients 1000,5000] [--broadcasts 20]``. Only 127.0.0.1;
+every wait has a timeout; a watchdog ends the whole run after ``--deadline`` s.
 """
 
 from __future__ import annotations
@@ -34,15 +25,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import os
 import resource
+import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -78,7 +75,10 @@ asyncio.run(main())
 """
 HELLO = json.dumps({"type": "hello", "v": 1, "last_seq": 0})
 ANNOUNCEMENT = '{"type":"announcement"'  # how the server's encode() starts this message
-HEADER = "clients  connect_s  p50_ms  p99_ms  max_ms  delivered  KiB/conn  broadcasts/s  sup_bc/s"
+HEADER = "clients  connect_s  p50_ms  p99_ms  max_ms    delivered  KiB/conn  broadcasts/s  sup_bc/s"
+Server = asyncio.subprocess.Process
+T = TypeVar("T")
+CHILDREN: set[int] = set()  # live server pids, for the deadline watchdog
 
 
 def raise_fd_limit() -> int:
@@ -89,19 +89,14 @@ def raise_fd_limit() -> int:
 
 
 def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS:")).split()[1])
 
 
 def cpu_s(pid: int) -> float:
     """User + system CPU seconds of process ``pid``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-Server = asyncio.subprocess.Process
 
 
 async def start_server(db: Path, lifetime: float) -> tuple[Server, int]:
@@ -113,8 +108,10 @@ async def start_server(db: Path, lifetime: float) -> tuple[Server, int]:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
+    CHILDREN.add(proc.pid)
+    assert proc.stdout is not None
     try:
-        info = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))  # type: ignore[union-attr]
+        info = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
     except (TimeoutError, ValueError):
         await stop_server(proc)
         raise RuntimeError("the server process did not report its port") from None
@@ -134,6 +131,7 @@ async def stop_server(proc: Server) -> dict[str, int]:
     if proc.returncode is None:
         proc.kill()
         await proc.wait()
+    CHILDREN.discard(proc.pid)
     return metrics
 
 
@@ -141,17 +139,17 @@ class Tally:
     """Counts clients that have received ``want`` announcements; ``done`` once all have."""
 
     def __init__(self) -> None:
-        self.want, self.total, self.reached = 0, 0, 0
+        self.want = self.left = 0
         self.done = asyncio.Event()
 
-    def expect(self, want: int, total: int) -> None:
-        self.want, self.total, self.reached = want, total, 0
+    def expect(self, want: int, clients: int) -> None:
+        self.want, self.left = want, clients
         self.done.clear()
 
     def got(self, count: int) -> None:
         if count == self.want:
-            self.reached += 1
-            if self.reached >= self.total:
+            self.left -= 1
+            if self.left <= 0:
                 self.done.set()
 
 
@@ -166,17 +164,17 @@ async def read_agent(ws: ClientConnection, times: list[float], tally: Tally) -> 
 
 
 async def read_supervisor(ws: ClientConnection, waiting: dict[str, asyncio.Future[float]]) -> None:
-    """Resolves ``waiting[text]`` when the announcement ``text`` comes back; fails on errors."""
+    """Resolves ``waiting[text]`` when announcement ``text`` comes back; fails on errors."""
     with contextlib.suppress(ConnectionClosed):
         async for frame in ws:
             now, message = time.perf_counter(), json.loads(frame)
+            future = waiting.get(message.get("text", ""))
             if message["type"] == "error":
-                for future in waiting.values():
-                    if not future.done():
-                        future.set_exception(RuntimeError(f"server error: {message}"))
-            elif message["type"] == "announcement" and message["text"] in waiting:
-                if not waiting[message["text"]].done():
-                    waiting[message["text"]].set_result(now)
+                for pending in waiting.values():
+                    if not pending.done():
+                        pending.set_exception(RuntimeError(f"server error: {message}"))
+            elif message["type"] == "announcement" and future and not future.done():
+                future.set_result(now)
 
 
 async def open_client(url: str, token: str, timeout: float) -> ClientConnection:
@@ -201,29 +199,15 @@ async def open_client(url: str, token: str, timeout: float) -> ClientConnection:
     return ws
 
 
-async def open_many(
-    n: int, url: str, token: str, batch: int, timeout: float
-) -> tuple[list[ClientConnection], Counter[str]]:
-    gate = asyncio.Semaphore(batch)
+async def bounded(jobs: Sequence[Awaitable[T]], limit: int) -> list[T | BaseException]:
+    """Run ``jobs``, at most ``limit`` at a time; exceptions are returned, not raised."""
+    gate = asyncio.Semaphore(limit)
 
-    async def one() -> ClientConnection:
+    async def one(job: Awaitable[T]) -> T:
         async with gate:
-            return await open_client(url, token, timeout)
+            return await job
 
-    results = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
-    ok = [r for r in results if isinstance(r, ClientConnection)]
-    errors = Counter(repr(r)[:80] for r in results if not isinstance(r, ClientConnection))
-    return ok, errors
-
-
-async def close_many(conns: list[ClientConnection], batch: int) -> None:
-    gate = asyncio.Semaphore(batch)
-
-    async def one(ws: ClientConnection) -> None:
-        async with gate:
-            await ws.close()
-
-    await asyncio.gather(*(one(ws) for ws in conns), return_exceptions=True)
+    return await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
 
 
 async def announce(
@@ -251,17 +235,24 @@ async def run_round(n: int, args: argparse.Namespace, tmp: Path) -> str:
     tasks: list[asyncio.Task[None]] = []
     try:
         rss0, start = rss_kib(server.pid), time.perf_counter()
-        conns, errors = await open_many(n, url, agent_token, args.batch, timeout)
+        jobs = [open_client(url, agent_token, timeout) for _ in range(n)]
+        results = await bounded(jobs, args.batch)
         connect_s = time.perf_counter() - start
+        conns = [r for r in results if isinstance(r, ClientConnection)]
         kib_per_conn = (rss_kib(server.pid) - rss0) / max(1, len(conns))
-        if errors:
+        if errors := Counter(repr(r)[:80] for r in results if isinstance(r, BaseException)):
             print(f"# N={n}: {n - len(conns)} connects failed: {dict(errors)}")
         sups = [await open_client(url, sup_token, timeout) for _ in range(1 + -(-k // _RATE))]
         tally, waiting = Tally(), dict[str, asyncio.Future[float]]()
         agents: list[list[float]] = [[] for _ in conns]  # per client: announcement times
-        tasks = [asyncio.create_task(read_agent(*a, tally)) for a in zip(conns, agents)]
+        tasks = [
+            asyncio.create_task(read_agent(ws, a, tally))
+            for ws, a in zip(conns, agents, strict=True)
+        ]
         tasks += [asyncio.create_task(read_supervisor(ws, waiting)) for ws in sups]
         conns += sups
+        gc.collect()  # and freeze: the bench's GC must not rescan N connections mid-measurement
+        gc.freeze()
 
         tally.expect(1, len(agents))
         t0 = time.perf_counter()
@@ -269,7 +260,6 @@ async def run_round(n: int, args: argparse.Namespace, tmp: Path) -> str:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(tally.done.wait(), max(0.0, timeout - time.perf_counter() + t0))
         lat = sorted((a[0] - t0) * 1000 for a in agents if a and a[0] - t0 < timeout)
-        delivered = f"{len(lat)}/{n}"
 
         rate = sup_rate = math.nan
         if k:
@@ -282,7 +272,7 @@ async def run_round(n: int, args: argparse.Namespace, tmp: Path) -> str:
                 await asyncio.wait_for(tally.done.wait(), timeout)
             done = [a[k] for a in agents if len(a) > k]
             wall = (max(done) if done else time.perf_counter()) - t1
-            if len(done) == len(agents) == n:
+            if len(done) == n:
                 rate = k / wall
             else:
                 print(f"# N={n}: only {len(done)}/{n} clients received all {k} broadcasts")
@@ -292,15 +282,12 @@ async def run_round(n: int, args: argparse.Namespace, tmp: Path) -> str:
             )
         return (
             f"{n:>7}  {connect_s:>9.2f}  {pct(lat, 50):>6.1f}  {pct(lat, 99):>6.1f}  "
-            f"{(lat[-1] if lat else math.nan):>6.1f}  {delivered:>9}  {kib_per_conn:>8.1f}  "
-            f"{rate:>12.1f}  {sup_rate:>8.1f}"
+            f"{(lat[-1] if lat else math.nan):>6.1f}  {f'{len(lat)}/{n}':>11}  "
+            f"{kib_per_conn:>8.1f}  {rate:>12.1f}  {sup_rate:>8.1f}"
         )
     finally:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():  # deadline: no closing handshakes
-            for ws in conns:
-                ws.transport.abort()
-        await close_many(conns, args.batch)
+        gc.unfreeze()
+        await bounded([ws.close() for ws in conns], args.batch)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout)
         metrics = await stop_server(server)
@@ -308,14 +295,24 @@ async def run_round(n: int, args: argparse.Namespace, tmp: Path) -> str:
         print(f"# N={n}: server metrics " + ", ".join(f"{m}={metrics.get(m, 0)}" for m in keys))
 
 
-async def run_all(args: argparse.Namespace, rows: list[str]) -> None:
-    with tempfile.TemporaryDirectory(prefix="marquee-bench-") as tmp:
-        for n in args.clients:
-            try:
-                rows.append(await run_round(n, args, Path(tmp)))
-            except Exception as exc:  # report it, skip the larger rounds
-                print(f"# N={n} failed: {exc!r}")
-                break
+async def run_all(args: argparse.Namespace, rows: list[str], tmp: Path) -> None:
+    for n in args.clients:
+        try:
+            rows.append(await run_round(n, args, tmp))
+        except Exception as exc:  # report it and skip the larger rounds
+            print(f"# N={n} failed: {exc!r}")
+            break
+
+
+def abort(deadline: float, rows: list[str], tmp: str) -> None:
+    """The deadline watchdog (a timer thread): kill the server, print what we have, exit."""
+    print(f"# aborted: the run exceeded --deadline {deadline:g} s", flush=True)
+    for pid in list(CHILDREN):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(HEADER, *rows, sep="\n", flush=True)
+    os._exit(1)
 
 
 def main() -> int:
@@ -328,19 +325,21 @@ def main() -> int:
     args = parser.parse_args()
     args.clients = [int(c) for c in args.clients.split(",") if c.strip()]
     nofile = raise_fd_limit()
-    print(f"# bench fd limit {nofile}; {os.cpu_count()} CPUs; {args.broadcasts} broadcasts")
+    print(f"# bench fd limit {nofile}, {os.cpu_count()} CPUs, {args.broadcasts} broadcasts")
     if max(args.clients) + 100 > nofile:
         print(f"# warning: {max(args.clients)} clients need more than the fd limit {nofile}")
     rows: list[str] = []
-    status = 0
+    tmp = tempfile.mkdtemp(prefix="marquee-bench-")
+    watchdog = threading.Timer(args.deadline, abort, (args.deadline, rows, tmp))
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        asyncio.run(asyncio.wait_for(run_all(args, rows), args.deadline))
-    except TimeoutError:
-        print(f"# aborted: the run exceeded --deadline {args.deadline:g} s")
-        status = 1
-    print(HEADER)
-    print("\n".join(rows))
-    return status
+        asyncio.run(run_all(args, rows, Path(tmp)))
+    finally:
+        watchdog.cancel()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(HEADER, *rows, sep="\n")
+    return 0 if len(rows) == len(args.clients) else 1
 
 
 if __name__ == "__main__":
