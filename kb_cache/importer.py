@@ -243,10 +243,7 @@ def write_articles(
     meta: dict[str, object] | None = None,
 ) -> ImportResult:
     """Write ``articles`` (delete ``deleted`` ids, set ``meta``) in one transaction; embed new texts first."""
-    existing = {
-        row[0]: (row[1], row[2])
-        for row in db.execute("SELECT id, version, body FROM articles").fetchall()
-    }
+    versions = dict(db.execute("SELECT id, version FROM articles").fetchall())
     keys = {
         row[0]: row[1]
         for row in db.execute("SELECT key, value FROM meta WHERE key LIKE 'content:%'")
@@ -270,7 +267,7 @@ def write_articles(
     rows, content_keys, replaced = [], [], []
     for article in articles:
         key = article.content_key()
-        previous = existing.get(article.id)
+        previous = versions.get(article.id)
         if previous is not None and keys.get(f"content:{article.id}") == key:
             unchanged += 1
             continue
@@ -287,7 +284,7 @@ def write_articles(
                 "triggers": json.dumps(list(article.triggers), ensure_ascii=False),
                 "department": article.department,
                 "authority": article.authority,
-                "version": previous[0] + 1 if previous is not None else 1,
+                "version": previous + 1 if previous is not None else 1,
                 "updated_at": stamp,
                 "source": source,
             }
