@@ -7,9 +7,14 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
     ├── UsageError                   bad arguments or input the user can fix (CLI exit 2)
     ├── EventFormatError             a JSON Lines event that is not valid (has .line)
     ├── RulePackError                a rule pack that is not valid (has .path and .line)
+    ├── SettingsError                a setting that is not valid, or a user settings file we cannot update
+    │   └── SettingLockedError       the site policy locks this key: user settings cannot change it
     ├── KnowledgeError               the knowledge cache: unreadable, or a request it cannot serve
     │   ├── KnowledgeImportError     a bad record in an import (has .path and .line); nothing stored
     │   └── SyncError                a sync payload that is corrupt or out of order; cache unchanged
+    ├── MarqueeError                 the marquee server, its protocol or its shared state
+    │   ├── ProtocolError            a message that breaks the marquee protocol (has .code)
+    │   └── BackendUnavailableError  the shared state (Redis) cannot be reached right now
     ├── AudioError                   anything about sound input
     │   ├── DeviceNotFoundError      no input device matches the name/index asked for
     │   ├── DeviceError              a device failed to open or stopped delivering audio
@@ -28,6 +33,7 @@ from __future__ import annotations
 __all__ = [
     "AgentAssistError",
     "AudioError",
+    "BackendUnavailableError",
     "AudioFormatError",
     "ChecksumError",
     "DeviceError",
@@ -36,11 +42,14 @@ __all__ = [
     "EventFormatError",
     "KnowledgeError",
     "KnowledgeImportError",
+    "MarqueeError",
     "ModelError",
     "ModelInstallError",
     "ModelLoadError",
     "ModelNotFoundError",
     "RulePackError",
+    "SettingLockedError",
+    "SettingsError",
     "SyncError",
     "UnsafeArchiveError",
     "UsageError",
@@ -73,6 +82,14 @@ class RulePackError(AgentAssistError):
         super().__init__(f"{where}: {message}")
 
 
+class SettingsError(AgentAssistError):
+    """A setting cannot be stored as asked: unknown key, invalid value, or unreadable file."""
+
+
+class SettingLockedError(SettingsError):
+    """The site policy locks this key, so user settings may not change it."""
+
+
 class KnowledgeError(AgentAssistError):
     """The knowledge cache cannot do what was asked."""
 
@@ -89,6 +106,14 @@ class KnowledgeImportError(KnowledgeError):
 
 class SyncError(KnowledgeError):
     """A sync payload was rejected; the cache is exactly as it was."""
+
+
+class MarqueeError(AgentAssistError):
+    """The marquee server, its protocol or its shared state."""
+
+
+class BackendUnavailableError(MarqueeError):
+    """The marquee server's shared state (Redis) cannot be reached right now."""
 
 
 class AudioError(AgentAssistError):

@@ -12,6 +12,13 @@ Client -> server: ``hello`` (resume after a gap), ``announce``, ``edit``,
 (ask who has seen an announcement). Server -> client: ``welcome``,
 ``announcement``, ``retracted``, ``synced`` (catch-up done), ``receipt_list``, ``error``. Authentication is
 the bearer token of the WebSocket handshake, not a message.
+
+Opt-in agent flag feed: an agent's app sends ``flag_summary`` (kind, severity,
+time: never the words that raised it) and supervisors receive ``flag_notice``
+with the agent's name added. Knowledge review: agents ``submit`` a resolution
+(answered with ``submitted``); supervisors ``review`` it, and every supervisor
+hears ``reviewed``. Knowledge itself is served over HTTP (``/kb/changes``):
+a snapshot can be larger than a frame.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import typing
 from dataclasses import dataclass
 from typing import ClassVar, Literal, TypeAlias, Union
 
-from agent_assist.errors import AgentAssistError
+from agent_assist.errors import MarqueeError
 from agent_assist.records import record_from_dict, record_to_dict
 
 __all__ = [
@@ -35,6 +42,8 @@ __all__ = [
     "Audience",
     "Edit",
     "ErrorMessage",
+    "FlagNotice",
+    "FlagSummary",
     "Hello",
     "Message",
     "ProtocolError",
@@ -42,7 +51,11 @@ __all__ = [
     "Receipts",
     "Retract",
     "Retracted",
+    "Review",
+    "Reviewed",
     "Seen",
+    "Submit",
+    "Submitted",
     "Synced",
     "Welcome",
     "decode",
@@ -54,12 +67,17 @@ MAX_FRAME = 16 * 1024
 MAX_TEXT = 500
 Priority: TypeAlias = Literal["info", "warning", "urgent"]
 Role: TypeAlias = Literal["agent", "supervisor", "admin"]
+Severity: TypeAlias = Literal["info", "warning", "critical", "praise"]
+Decision: TypeAlias = Literal["approve", "reject"]
+MAX_BODY = 10_000  # characters in a submitted resolution's steps
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # as the knowledge cache requires
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _MARKUP = re.compile(r"<\s*[A-Za-z!/?]")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
-class ProtocolError(AgentAssistError):
+class ProtocolError(MarqueeError):
     """A message that breaks the protocol; ``code`` is the machine-readable reason."""
 
     def __init__(self, message: str, *, code: str = "bad_message") -> None:
@@ -204,6 +222,71 @@ class ErrorMessage(_Message):
     ref: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FlagSummary(_Message):
+    """Agent -> server (only where the site policy opts in): that a flag was raised, not why."""
+
+    TYPE: ClassVar[str] = "flag_summary"
+    kind: str
+    severity: Severity
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FlagNotice(_Message):
+    """Server -> supervisors: an agent's flag summary, with who raised it."""
+
+    TYPE: ClassVar[str] = "flag_notice"
+    agent: str
+    site: str
+    team: str
+    kind: str
+    severity: Severity
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Submit(_Message):
+    """Agent -> server: a front-line resolution for the review queue (already PII-scrubbed)."""
+
+    TYPE: ClassVar[str] = "submit"
+    ref: str  # the client's own id for the submission, echoed in ``submitted``
+    title: str
+    body: str
+    tags: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted(_Message):
+    TYPE: ClassVar[str] = "submitted"
+    ref: str
+    id: str  # the review queue's id
+
+
+@dataclass(frozen=True, slots=True)
+class Review(_Message):
+    """Supervisor -> server: approve (publishing it as an article) or reject a submission."""
+
+    TYPE: ClassVar[str] = "review"
+    id: str
+    decision: Decision
+    reason: str | None = None
+    article_id: str | None = None  # default: made from the title
+    department: str | None = None
+    authority: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewed(_Message):
+    TYPE: ClassVar[str] = "reviewed"
+    id: str
+    decision: Decision
+    reviewer: str
+    article_id: str | None = None
+    version: int | None = None  # the knowledge version that carries the article
+
+
 Message: TypeAlias = Union[  # noqa: UP007 - a runtime alias
     Hello,
     Welcome,
@@ -217,16 +300,22 @@ Message: TypeAlias = Union[  # noqa: UP007 - a runtime alias
     Synced,
     ReceiptList,
     ErrorMessage,
+    FlagSummary,
+    FlagNotice,
+    Submit,
+    Submitted,
+    Review,
+    Reviewed,
 ]
 _TYPES: dict[str, type[_Message]] = {cls.TYPE: cls for cls in typing.get_args(Message)}
 
 
-def _check_text(text: str, where: str) -> None:
+def _check_text(text: str, where: str, *, limit: int = MAX_TEXT, lines: bool = False) -> None:
     if not text.strip():
         raise ProtocolError(f"{where} is empty")
-    if len(text) > MAX_TEXT:
-        raise ProtocolError(f"{where} is longer than {MAX_TEXT} characters")
-    if _CONTROL.search(text):
+    if len(text) > limit:
+        raise ProtocolError(f"{where} is longer than {limit} characters")
+    if _CONTROL.search(text.replace("\n", " ") if lines else text):
         raise ProtocolError(f"{where} contains control characters")
     if _MARKUP.search(text):
         raise ProtocolError(f"{where} must be plain text, not markup")
@@ -249,6 +338,24 @@ def _check_semantics(message: _Message) -> None:
             and message.expires_at <= message.starts_at
         ):
             raise ProtocolError("announce.expires_at must be after starts_at")
+    if isinstance(message, FlagSummary | FlagNotice) and not _KIND.match(message.kind):
+        raise ProtocolError(f"{message.TYPE}.kind is not a flag kind")
+    if isinstance(message, Submit):
+        _check_text(message.title, "submit.title", limit=200)
+        _check_text(message.body, "submit.body", limit=MAX_BODY, lines=True)
+        for item in (*message.tags, *message.triggers):
+            _check_text(item, "submit tags and triggers", limit=200)
+        if len(message.tags) + len(message.triggers) > 50:
+            raise ProtocolError("submit has more than 50 tags and triggers")
+    if isinstance(message, Review):
+        if message.article_id is not None and not _ARTICLE_ID.match(message.article_id):
+            raise ProtocolError(
+                "review.article_id must be lower-case letters, digits, '.', '_' or '-'"
+            )
+        for name in ("reason", "department", "authority"):
+            value = getattr(message, name)
+            if value is not None:
+                _check_text(value, f"review.{name}", limit=200)
     if isinstance(message, Hello) and message.last_seq < 0:
         raise ProtocolError("hello.last_seq must not be negative")
 

@@ -1,5 +1,12 @@
 """The marquee server: supervisors' announcements to agents' desktops, in real time.
 
+* State lives in a :class:`~agent_assist.marquee.backend.Backend`: SQLite for
+  one node, Redis for several nodes sharing fan-out (``agent-assist server
+  --redis URL``). Each node fans out only what its backend reports, skips what
+  a client has already had (per-client ``seq`` floor) and catches up from the
+  backend after a gap, so a supervisor on node A reaches agents on node B,
+  once each, in order.
+
 * WebSocket on ``/`` with a bearer token (``Authorization: Bearer ...``, or
   ``?token=`` for clients that cannot set headers); ``/healthz`` and Prometheus
   ``/metrics`` over plain HTTP on the same port. TLS with ``ssl_context``.
@@ -12,6 +19,11 @@
   ``error`` message or, for frames over 16 KiB, a close with code 1009; a
   flood from one token is rate limited, then closed with 1008. Everyone else
   keeps being served.
+* Knowledge: ``GET /kb/changes?since=N`` answers the sync payload of
+  :mod:`kb_cache.sync`; ``GET /kb/review`` lists the review queue for
+  supervisors; agents ``submit`` resolutions and supervisors ``review`` them.
+* The agent flag feed (``flag_feed=True``, a site's opt-in) relays agents'
+  ``flag_summary`` to supervisors of their site as ``flag_notice``.
 * Fan-out uses ``websockets.broadcast`` without compression (short texts gain
   nothing; it costs memory per connection) and skips, and counts, connections
   whose write buffer is full, so one slow client cannot stall the rest.
@@ -22,18 +34,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http
+import json
 import logging
 import ssl
 import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from agent_assist.errors import AgentAssistError
+from agent_assist.marquee.backend import Backend, Change, LocalBackend
+from agent_assist.marquee.knowledge import KnowledgeConflict
 from agent_assist.marquee.protocol import (
     MAX_FRAME,
     PROTOCOL_VERSION,
@@ -42,14 +59,17 @@ from agent_assist.marquee.protocol import (
     Announcement,
     Edit,
     ErrorMessage,
+    FlagNotice,
+    FlagSummary,
     Hello,
     Message,
     ProtocolError,
-    ReceiptList,
     Receipts,
     Retract,
     Retracted,
-    Seen,
+    Review,
+    Submit,
+    Submitted,
     Synced,
     Welcome,
     decode,
@@ -73,6 +93,9 @@ class _Client:
     identity: Identity
     sent: list[float] = field(default_factory=list)
     strikes: int = 0
+    floor: int = 0  # the newest change seq this client has been sent
+    catching_up: bool = True
+    held: list[Message] = field(default_factory=list)  # live changes during catch-up
 
     def allowed(self, now: float) -> bool:
         self.sent = [t for t in self.sent if t > now - _PER]
@@ -81,28 +104,46 @@ class _Client:
 
 
 class MarqueeServer:
-    """Serve announcements from ``store`` on ``host:port`` (loopback by default)."""
+    """Serve announcements from ``backend`` on ``host:port`` (loopback by default).
+
+    ``backend`` may be a :class:`MarqueeStore` (wrapped in a LocalBackend).
+    ``flag_feed``: relay agents' flag summaries to supervisors (a site opt-in).
+    """
 
     def __init__(
         self,
-        store: MarqueeStore,
+        backend: Backend | MarqueeStore,
         *,
         host: str = "127.0.0.1",
         port: int = 8765,
         ssl_context: ssl.SSLContext | None = None,
+        flag_feed: bool = False,
     ) -> None:
-        self.store = store
+        self.backend: Backend = (
+            LocalBackend(backend) if isinstance(backend, MarqueeStore) else backend
+        )
         self.host, self.port = host, port
+        self.flag_feed = flag_feed
         self._ssl = ssl_context
         self._clients: set[_Client] = set()
         self.metrics: Counter[str] = Counter()
-        self._closing: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
+        self.seq = 0  # the newest change this node has fanned out
+        self._recovering = False
+        self._held: list[Message] = []
 
     # -- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> int:
         """Start listening; returns the port (useful with port 0)."""
+        try:
+            self.seq = await self.backend.start(
+                on_change=self._on_change, on_resync=self._on_resync
+            )
+        except BaseException:
+            await self.backend.close()
+            raise
         self._server = await serve(
             self._handle,
             self.host,
@@ -127,31 +168,52 @@ class MarqueeServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        await self.backend.close()
 
-    # -- HTTP: health, metrics, auth ---------------------------------------------------
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
-        path = urllib.parse.urlsplit(request.path).path
-        if path == "/healthz":
+    # -- HTTP: health, metrics, knowledge, auth ----------------------------------------
+
+    async def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        url = urllib.parse.urlsplit(request.path)
+        if url.path == "/healthz":
             return _text(200, "ok\n")
-        if path == "/metrics":
+        if url.path == "/metrics":
             return _text(200, self._metrics_text(), "text/plain; version=0.0.4")
-        if path != "/":
+        if url.path not in ("/", "/kb/changes", "/kb/review"):
             return _text(404, "not found\n")
         token = _bearer(request)
-        identity = self.store.identify(token) if token else None
+        identity = await self.backend.identify(token) if token else None
         if identity is None:
             self.metrics["auth_failures"] += 1
             return _text(401, "missing or unknown token\n")
+        if url.path == "/kb/changes":
+            return await self._kb_changes(url.query)
+        if url.path == "/kb/review":
+            if not identity.can_broadcast:
+                return _text(403, "only supervisors and admins review submissions\n")
+            return _json(200, {"pending": await self.backend.kb_queue()})
         connection.identity = identity  # type: ignore[attr-defined]
         return None
+
+    async def _kb_changes(self, query: str) -> Response:
+        since = urllib.parse.parse_qs(query).get("since", ["0"])[0]
+        if not since.isdigit():
+            return _text(400, "since must be a knowledge version (a whole number)\n")
+        try:
+            return _json(200, await self.backend.kb_changes(int(since)))
+        except KnowledgeConflict as exc:
+            return _text(409, f"{exc}\n")
 
     def _metrics_text(self) -> str:
         lines = [
             "# TYPE marquee_connections gauge",
             f"marquee_connections {len(self._clients)}",
             "# TYPE marquee_seq gauge",
-            f"marquee_seq {self.store.seq}",
+            f"marquee_seq {self.seq}",
         ]
         for name, value in sorted(self.metrics.items()):
             lines += [f"# TYPE marquee_{name}_total counter", f"marquee_{name}_total {value}"]
@@ -172,24 +234,22 @@ class MarqueeServer:
         except ConnectionClosed:
             return
         ident = client.identity
-        await connection.send(
-            encode(
-                Welcome(
-                    v=PROTOCOL_VERSION,
-                    role=ident.role,
-                    name=ident.name,
-                    site=ident.site,
-                    team=ident.team,
-                    seq=self.store.seq,
-                )
-            )
-        )
-        # snapshot, register and write the catch-up without yielding to the event loop, so
-        # no live broadcast can slip in between and arrive out of order
-        self._catch_up(client, hello.last_seq)
-        self._clients.add(client)
+        self._clients.add(client)  # from here live changes are held for it until caught up
         self.metrics["connections_opened"] += 1
         try:
+            await connection.send(
+                encode(
+                    Welcome(
+                        v=PROTOCOL_VERSION,
+                        role=ident.role,
+                        name=ident.name,
+                        site=ident.site,
+                        team=ident.team,
+                        seq=self.seq,
+                    )
+                )
+            )
+            await self._catch_up(client, hello.last_seq)
             async for frame in connection:
                 await self._receive(client, frame)
         except ConnectionClosed:
@@ -197,13 +257,23 @@ class MarqueeServer:
         finally:
             self._clients.discard(client)
 
-    def _catch_up(self, client: _Client, last_seq: int) -> None:
-        active, gone = self.store.changes_since(last_seq)
-        changes: list[Message] = [a for a in active if self._for(client, a)]
-        changes += [Retracted(id=i, seq=s) for i, s in gone]
-        for message in sorted(changes, key=lambda m: m.seq):  # type: ignore[union-attr]
-            broadcast([client.connection], encode(message))  # synchronous write
-        broadcast([client.connection], encode(Synced(seq=self.store.seq)))
+    async def _catch_up(self, client: _Client, last_seq: int) -> None:
+        seq, changes = await self.backend.snapshot(last_seq)
+        client.floor = last_seq
+        self._send_changes(client, changes)
+        client.floor = max(client.floor, seq)
+        broadcast([client.connection], encode(Synced(seq=client.floor)))
+        # what arrived while the snapshot was read, without yielding in between
+        client.catching_up = False
+        held, client.held = client.held, []
+        for message in held:
+            self._deliver(message, only=client)
+
+    def _send_changes(self, client: _Client, changes: list[Change]) -> None:
+        for change in changes:
+            if change.seq > client.floor and self._wants(client, change):
+                broadcast([client.connection], encode(change))  # synchronous write
+                client.floor = change.seq
 
     def _for(self, client: _Client, announcement: Announcement) -> bool:
         ident = client.identity
@@ -211,92 +281,80 @@ class MarqueeServer:
             site=ident.site, team=ident.team, name=ident.name
         )
 
-    async def _receive(self, client: _Client, frame: str | bytes) -> None:
-        if client.strikes >= _STRIKES:
-            return  # being closed: ignore what is still queued
-        self.metrics["messages"] += 1
-        if not client.allowed(time.monotonic()):
-            client.strikes += 1
-            self.metrics["rate_limited"] += 1
-            if client.strikes >= _STRIKES:
-                log.warning("closing %s: flooding", client.identity.name)
-                # not awaited here: the closing handshake needs this connection's reader
-                task = asyncio.create_task(client.connection.close(1008, "too many messages"))
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
-                return
-            await self._error(client, "rate_limited", f"at most {_RATE} messages per {_PER:g} s")
+    def _wants(self, client: _Client, message: Message) -> bool:
+        if isinstance(message, Announcement):
+            return self._for(client, message)
+        if isinstance(message, Retracted):
+            return True  # cheap, and the agent may hold it from before an audience change
+        if isinstance(message, FlagNotice):
+            ident = client.identity
+            return ident.role == "admin" or (
+                ident.role == "supervisor" and ident.site in ("", message.site)
+            )
+        return client.identity.can_broadcast  # receipt lists, reviews
+
+    # -- fan-out of what the backend reports -----------------------------------------
+
+    def _on_change(self, message: Message) -> None:
+        if self._recovering:
+            self._held.append(message)
             return
+        seq = getattr(message, "seq", None)
+        if isinstance(message, Announcement | Retracted) and seq is not None:
+            if seq <= self.seq:
+                return  # already fanned out (e.g. during a recovery)
+            if seq > self.seq + 1:
+                self.metrics["gaps"] += 1
+                self._held.append(message)
+                self._on_resync()
+                return
+            self.seq = seq
+        self._deliver(message)
+
+    def _on_resync(self) -> None:
+        if not self._recovering:
+            self._recovering = True
+            self._spawn(self._recover())
+
+    async def _recover(self) -> None:
+        """Catch this node up after a gap: fan out every change since the last one seen."""
         try:
-            message = decode(frame)
-        except ProtocolError as exc:
-            self.metrics["bad_messages"] += 1
-            log.info("bad message from %s: %s", client.identity.name, exc)
-            await self._error(client, exc.code, str(exc))
-            return
-        if (
-            isinstance(message, Announce | Edit | Retract | Receipts)
-            and not client.identity.can_broadcast
-        ):
-            self.metrics["forbidden"] += 1
-            await self._error(client, "forbidden", f"{client.identity.role}s cannot {message.TYPE}")
-            return
-        await self._dispatch(client, message)
+            while True:
+                try:
+                    seq, changes = await self.backend.snapshot(self.seq)
+                    break
+                except AgentAssistError as exc:
+                    log.warning("cannot catch up yet: %s", exc)
+                    await asyncio.sleep(1.0)
+            for change in changes:
+                self._deliver(change)
+            self.seq = max(self.seq, seq)
+            self.metrics["recoveries"] += 1
+        finally:
+            self._recovering = False
+            held, self._held = self._held, []
+            for message in held:
+                self._on_change(message)
 
-    async def _dispatch(self, client: _Client, message: Message) -> None:
-        if isinstance(message, Announce):
-            self._fan_out(self.store.announce(message, author=client.identity.name), origin=client)
-        elif isinstance(message, Edit):
-            edited = self.store.edit(message)
-            if edited is None:
-                await self._error(
-                    client, "not_found", f"no active announcement {message.id}", ref=message.id
-                )
-            else:
-                self._fan_out(edited, origin=client)
-        elif isinstance(message, Retract):
-            seq = self.store.retract(message.id)
-            if seq is None:
-                await self._error(
-                    client, "not_found", f"no active announcement {message.id}", ref=message.id
-                )
-            else:
-                self._send_to(list(self._clients), encode(Retracted(id=message.id, seq=seq)))
-        elif isinstance(message, Ack):
-            if not self.store.ack(message.id, client.identity.name):
-                await self._error(
-                    client, "not_found", f"no active announcement {message.id}", ref=message.id
-                )
-                return
-            receipts = self._receipt_list(message.id)
-            if receipts is not None:  # live read receipts for supervisors
-                self._send_to(
-                    [c for c in self._clients if c.identity.can_broadcast], encode(receipts)
-                )
-        elif isinstance(message, Receipts):
-            receipts = self._receipt_list(message.id)
-            if receipts is None:
-                await self._error(
-                    client, "not_found", f"no active announcement {message.id}", ref=message.id
-                )
-            else:
-                await client.connection.send(encode(receipts))
-        else:
-            await self._error(client, "unexpected", f"clients do not send {message.TYPE}")
-
-    def _receipt_list(self, announcement_id: str) -> ReceiptList | None:
-        data = self.store.receipts(announcement_id)
-        if data is None:
-            return None
-        seen, pending = data
-        return ReceiptList(
-            id=announcement_id, seen=tuple(Seen(n, at) for n, at in seen), pending=tuple(pending)
+    def _deliver(self, message: Message, *, only: _Client | None = None) -> None:
+        seq = (
+            getattr(message, "seq", None) if isinstance(message, Announcement | Retracted) else None
         )
-
-    def _fan_out(self, announcement: Announcement, *, origin: _Client) -> None:
-        targets = [c for c in self._clients if self._for(c, announcement) or c is origin]
-        self._send_to(targets, encode(announcement))
-        self.metrics["broadcasts"] += 1
+        targets = []
+        for client in [only] if only is not None else self._clients:
+            if not self._wants(client, message):
+                continue
+            if client.catching_up:
+                client.held.append(message)
+                continue
+            if seq is not None:
+                if seq <= client.floor:
+                    continue
+                client.floor = seq
+            targets.append(client)
+        self._send_to(targets, encode(message))
+        if isinstance(message, Announcement):
+            self.metrics["broadcasts"] += 1
 
     def _send_to(self, clients: list[_Client], frame: str) -> None:
         ready = []
@@ -308,6 +366,108 @@ class MarqueeServer:
             ready.append(client.connection)
         broadcast(ready, frame)
         self.metrics["frames_sent"] += len(ready)
+
+    # -- what clients send -------------------------------------------------------------
+
+    async def _receive(self, client: _Client, frame: str | bytes) -> None:
+        if client.strikes >= _STRIKES:
+            return  # being closed: ignore what is still queued
+        self.metrics["messages"] += 1
+        if not client.allowed(time.monotonic()):
+            client.strikes += 1
+            self.metrics["rate_limited"] += 1
+            if client.strikes >= _STRIKES:
+                log.warning("closing %s: flooding", client.identity.name)
+                # not awaited here: the closing handshake needs this connection's reader
+                self._spawn(client.connection.close(1008, "too many messages"))
+                return
+            await self._error(client, "rate_limited", f"at most {_RATE} messages per {_PER:g} s")
+            return
+        try:
+            message = decode(frame)
+        except ProtocolError as exc:
+            self.metrics["bad_messages"] += 1
+            log.info("bad message from %s: %s", client.identity.name, exc)
+            await self._error(client, exc.code, str(exc))
+            return
+        if (
+            isinstance(message, Announce | Edit | Retract | Receipts | Review)
+            and not client.identity.can_broadcast
+        ):
+            self.metrics["forbidden"] += 1
+            await self._error(client, "forbidden", f"{client.identity.role}s cannot {message.TYPE}")
+            return
+        try:
+            await self._dispatch(client, message)
+        except AgentAssistError as exc:  # the backend cannot be reached (e.g. Redis down)
+            log.warning("cannot %s for %s: %s", message.TYPE, client.identity.name, exc)
+            await self._error(client, "unavailable", f"the server cannot {message.TYPE} right now")
+
+    async def _dispatch(self, client: _Client, message: Message) -> None:
+        ident = client.identity
+        if isinstance(message, Announce):
+            await self.backend.announce(message, author=ident.name)
+        elif isinstance(message, Edit):
+            if await self.backend.edit(message) is None:
+                await self._not_found(client, message.id)
+        elif isinstance(message, Retract):
+            if await self.backend.retract(message.id) is None:
+                await self._not_found(client, message.id)
+        elif isinstance(message, Ack):
+            if not await self.backend.ack(message.id, ident.name):
+                await self._not_found(client, message.id)
+                return
+            receipts = await self.backend.receipts(message.id)
+            if receipts is not None:  # live read receipts for supervisors, on every node
+                await self.backend.publish(receipts)
+        elif isinstance(message, Receipts):
+            receipts = await self.backend.receipts(message.id)
+            if receipts is None:
+                await self._not_found(client, message.id)
+            else:
+                await client.connection.send(encode(receipts))
+        elif isinstance(message, FlagSummary):
+            await self._flag_summary(client, message)
+        elif isinstance(message, Submit):
+            if ident.role != "agent" and not ident.can_broadcast:
+                return
+            queued = await self.backend.kb_submit(message, author=ident.name, site=ident.site)
+            await client.connection.send(encode(Submitted(ref=message.ref, id=queued)))
+            self.metrics["submissions"] += 1
+        elif isinstance(message, Review):
+            reviewed = await self.backend.kb_review(message, reviewer=ident.name)
+            if reviewed is None:
+                await self._error(
+                    client, "not_found", f"no pending submission {message.id}", ref=message.id
+                )
+            else:
+                await self.backend.publish(reviewed)
+        else:
+            await self._error(client, "unexpected", f"clients do not send {message.TYPE}")
+
+    async def _flag_summary(self, client: _Client, message: FlagSummary) -> None:
+        ident = client.identity
+        if not self.flag_feed:
+            await self._error(client, "flag_feed_off", "this site does not share flag summaries")
+            return
+        if ident.role != "agent":
+            await self._error(client, "forbidden", "only agents' apps send flag summaries")
+            return
+        notice = FlagNotice(
+            agent=ident.name,
+            site=ident.site,
+            team=ident.team,
+            kind=message.kind,
+            severity=message.severity,
+            at=message.at,
+        )
+        await self.backend.publish(notice)
+        self.metrics["flag_summaries"] += 1
+
+    async def _not_found(self, client: _Client, announcement_id: str) -> None:
+        await self._error(
+            client, "not_found", f"no active announcement {announcement_id}", ref=announcement_id
+        )
 
     async def _error(
         self, client: _Client, code: str, message: str, ref: str | None = None
@@ -331,11 +491,22 @@ def _text(status: int, body: str, content_type: str = "text/plain; charset=utf-8
     return Response(status, http.HTTPStatus(status).phrase, headers, data)
 
 
+def _json(status: int, data: object) -> Response:
+    return _text(status, json.dumps(data, ensure_ascii=False), "application/json")
+
+
 def run(
-    store: MarqueeStore, *, host: str, port: int, ssl_context: ssl.SSLContext | None = None
+    backend: Backend | MarqueeStore,
+    *,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None = None,
+    flag_feed: bool = False,
 ) -> None:
     """Serve until interrupted (the ``agent-assist server`` command)."""
-    server = MarqueeServer(store, host=host, port=port, ssl_context=ssl_context)
+    server = MarqueeServer(
+        backend, host=host, port=port, ssl_context=ssl_context, flag_feed=flag_feed
+    )
 
     async def main() -> None:
         await server.serve_forever()

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent_assist.errors import AgentAssistError
+from agent_assist.marquee.knowledge import SqliteKnowledge
 from agent_assist.marquee.protocol import Announce, Announcement, Audience, Edit, Role
 
-__all__ = ["Identity", "MarqueeStore"]
+__all__ = ["Identity", "MarqueeStore", "hash_token", "new_token"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -58,8 +59,18 @@ class Identity:
         return self.role in ("supervisor", "admin")
 
 
-def _hash(token: str) -> str:
+def hash_token(token: str) -> str:
+    """What is stored of a token: its SHA-256 (a stolen database does not reveal tokens)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(*, role: Role, name: str, site: str = "", team: str = "") -> tuple[str, Identity]:
+    """A fresh bearer token and the identity it stands for; raises on a bad role or name."""
+    if role not in ("agent", "supervisor", "admin"):
+        raise AgentAssistError(f"unknown role {role!r}")
+    if not name.strip():
+        raise AgentAssistError("a token needs a --name")
+    return secrets.token_urlsafe(32), Identity(role, name.strip(), site, team)
 
 
 class MarqueeStore:
@@ -69,6 +80,7 @@ class MarqueeStore:
             self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.executescript(_SCHEMA)
+            self.knowledge = SqliteKnowledge(self.db)
         except (sqlite3.Error, OSError) as exc:
             raise AgentAssistError(f"cannot open the marquee database {path}: {exc}") from None
 
@@ -76,21 +88,17 @@ class MarqueeStore:
 
     def create_token(self, *, role: Role, name: str, site: str = "", team: str = "") -> str:
         """A new bearer token (shown once; only its hash is kept)."""
-        if role not in ("agent", "supervisor", "admin"):
-            raise AgentAssistError(f"unknown role {role!r}")
-        if not name.strip():
-            raise AgentAssistError("a token needs a --name")
-        token = secrets.token_urlsafe(32)
+        token, who = new_token(role=role, name=name, site=site, team=team)
         self.db.execute(
             "INSERT INTO tokens(hash, role, name, site, team, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [_hash(token), role, name.strip(), site, team, time.time()],
+            [hash_token(token), who.role, who.name, who.site, who.team, time.time()],
         )
         return token
 
     def identify(self, token: str) -> Identity | None:
         row = self.db.execute(
             "SELECT role, name, site, team FROM tokens WHERE hash = ? AND revoked = 0",
-            [_hash(token)],
+            [hash_token(token)],
         ).fetchone()
         return Identity(*row) if row else None
 

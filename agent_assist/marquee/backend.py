@@ -1,0 +1,144 @@
+"""Where a marquee server node keeps its state and hears about changes.
+
+A :class:`Backend` stores announcements, acks, tokens and knowledge, and
+reports every change to the node through ``on_change`` — including changes
+made through *other* nodes when the state is shared (Redis). The server never
+fans out directly after a write: it fans out what the backend reports, so one
+node and many nodes behave the same.
+
+Contract of ``on_change``: called on the node's event loop, in ``seq`` order
+for announcements and retractions (each change has the next ``seq`` of one
+global sequence). ``on_resync`` is called after the backend may have missed
+changes (e.g. its Redis subscription dropped); the node then catches up with
+:meth:`Backend.snapshot`.
+
+:class:`LocalBackend` is the embedded single-node default: SQLite through
+:class:`~agent_assist.marquee.store.MarqueeStore`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from agent_assist.marquee.protocol import (
+    Announce,
+    Announcement,
+    Edit,
+    Message,
+    ReceiptList,
+    Retracted,
+    Review,
+    Reviewed,
+    Seen,
+    Submit,
+)
+from agent_assist.marquee.store import Identity, MarqueeStore
+
+__all__ = ["Backend", "Change", "LocalBackend"]
+
+Change = Announcement | Retracted
+
+
+class Backend(Protocol):
+    async def start(
+        self, *, on_change: Callable[[Message], None], on_resync: Callable[[], None]
+    ) -> int:
+        """Begin reporting changes; returns the current ``seq``."""
+
+    async def close(self) -> None: ...
+    async def identify(self, token: str) -> Identity | None: ...
+
+    async def snapshot(self, since: int) -> tuple[int, list[Change]]:
+        """(current seq, every change after ``since`` in seq order: active announcements —
+        expired ones left out — and retractions)."""
+
+    async def announce(self, message: Announce, *, author: str) -> Announcement: ...
+    async def edit(self, message: Edit) -> Announcement | None: ...
+    async def retract(self, announcement_id: str) -> Retracted | None: ...
+    async def ack(self, announcement_id: str, name: str) -> bool: ...
+    async def receipts(self, announcement_id: str) -> ReceiptList | None: ...
+
+    async def publish(self, message: Message) -> None:
+        """Report a live-only message (receipt lists, flag notices, reviews) to every node."""
+
+    async def kb_changes(self, since: int) -> dict[str, Any]: ...
+    async def kb_submit(self, message: Submit, *, author: str, site: str) -> str: ...
+    async def kb_queue(self) -> list[dict[str, Any]]: ...
+    async def kb_review(self, message: Review, *, reviewer: str) -> Reviewed | None: ...
+
+
+def receipt_list(
+    announcement_id: str, data: tuple[list[tuple[str, float]], list[str]] | None
+) -> ReceiptList | None:
+    if data is None:
+        return None
+    seen, pending = data
+    return ReceiptList(
+        id=announcement_id, seen=tuple(Seen(n, at) for n, at in seen), pending=tuple(pending)
+    )
+
+
+class LocalBackend:
+    """One node, state in SQLite: changes are reported straight after they commit."""
+
+    def __init__(self, store: MarqueeStore) -> None:
+        self.store = store
+        self._on_change: Callable[[Message], None] = lambda message: None
+
+    async def start(
+        self, *, on_change: Callable[[Message], None], on_resync: Callable[[], None]
+    ) -> int:
+        self._on_change = on_change
+        return self.store.seq
+
+    async def close(self) -> None:
+        pass
+
+    async def identify(self, token: str) -> Identity | None:
+        return self.store.identify(token)
+
+    async def snapshot(self, since: int) -> tuple[int, list[Change]]:
+        active, gone = self.store.changes_since(since)
+        changes: list[Change] = [*active, *(Retracted(id=i, seq=s) for i, s in gone)]
+        return self.store.seq, sorted(changes, key=lambda c: c.seq)
+
+    async def announce(self, message: Announce, *, author: str) -> Announcement:
+        announcement = self.store.announce(message, author=author)
+        self._on_change(announcement)
+        return announcement
+
+    async def edit(self, message: Edit) -> Announcement | None:
+        edited = self.store.edit(message)
+        if edited is not None:
+            self._on_change(edited)
+        return edited
+
+    async def retract(self, announcement_id: str) -> Retracted | None:
+        seq = self.store.retract(announcement_id)
+        if seq is None:
+            return None
+        retracted = Retracted(id=announcement_id, seq=seq)
+        self._on_change(retracted)
+        return retracted
+
+    async def ack(self, announcement_id: str, name: str) -> bool:
+        return self.store.ack(announcement_id, name)
+
+    async def receipts(self, announcement_id: str) -> ReceiptList | None:
+        return receipt_list(announcement_id, self.store.receipts(announcement_id))
+
+    async def publish(self, message: Message) -> None:
+        self._on_change(message)
+
+    async def kb_changes(self, since: int) -> dict[str, Any]:
+        return self.store.knowledge.changes(since)
+
+    async def kb_submit(self, message: Submit, *, author: str, site: str) -> str:
+        return self.store.knowledge.submit(message, author=author, site=site)
+
+    async def kb_queue(self) -> list[dict[str, Any]]:
+        return self.store.knowledge.queue()
+
+    async def kb_review(self, message: Review, *, reviewer: str) -> Reviewed | None:
+        return self.store.knowledge.review(message, reviewer=reviewer)

@@ -1,0 +1,221 @@
+"""The server's side of knowledge sync and bubble-up review, stored in SQLite.
+
+Articles carry the knowledge *version* that last changed them (one global
+counter, bumped once per publish or approval). A client whose cache is at
+version N asks for the changes since N and gets the sync payload that
+:mod:`kb_cache.sync` applies::
+
+    {"format": 1, "since": N, "version": M, "articles": [...], "deleted": [...]}
+
+Agents' submissions wait in a review queue; a supervisor's approval turns one
+into an article (a new version, so every cache picks it up on its next sync),
+a rejection keeps its reason. The pure helpers here are shared with the Redis
+backend so both answer identically.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from typing import Any
+
+from agent_assist.errors import AgentAssistError
+from agent_assist.marquee.protocol import Review, Reviewed, Submit
+
+__all__ = ["SYNC_FORMAT", "SqliteKnowledge", "article_from_submission", "slug", "submission_dict"]
+
+SYNC_FORMAT = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kb_articles (
+    id TEXT PRIMARY KEY, record TEXT NOT NULL, version INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS kb_articles_version ON kb_articles(version);
+CREATE TABLE IF NOT EXISTS kb_submissions (
+    id INTEGER PRIMARY KEY, payload TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',
+    reviewer TEXT, reason TEXT, article_id TEXT, reviewed_at REAL
+);
+"""
+
+
+class KnowledgeConflict(AgentAssistError):
+    """A client's cache claims a version the server never had (e.g. the server was reset)."""
+
+
+def slug(title: str) -> str:
+    """An article id made from a title: lower-case words joined by '-' (at most 60 characters)."""
+    words = re.findall(r"[a-z0-9]+", title.lower())
+    return "-".join(words)[:60].strip("-") or "resolution"
+
+
+def submission_dict(message: Submit, *, author: str, site: str, now: float) -> dict[str, Any]:
+    return {
+        "title": message.title,
+        "body": message.body,
+        "tags": list(message.tags),
+        "triggers": list(message.triggers),
+        "author": author,
+        "site": site,
+        "ref": message.ref,
+        "submitted_at": now,
+    }
+
+
+def article_from_submission(submission: dict[str, Any], review: Review) -> dict[str, Any]:
+    """The article record (the knowledge cache's import format) an approval publishes."""
+    record: dict[str, Any] = {
+        "id": review.article_id or slug(submission["title"]),
+        "title": submission["title"],
+        "body": submission["body"],
+        "tags": submission["tags"],
+        "triggers": submission["triggers"],
+    }
+    if review.department:
+        record["department"] = review.department
+    if review.authority:
+        record["authority"] = review.authority
+    return record
+
+
+def payload(
+    since: int, version: int, articles: list[dict[str, Any]], deleted: list[str]
+) -> dict[str, Any]:
+    if since > version:
+        raise KnowledgeConflict(
+            f"the cache is at knowledge version {since} but this server has only {version}"
+        )
+    return {
+        "format": SYNC_FORMAT,
+        "since": since,
+        "version": version,
+        "articles": articles,
+        "deleted": deleted,
+    }
+
+
+class SqliteKnowledge:
+    """Knowledge versions and the review queue in the marquee server's SQLite database."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        db.executescript(_SCHEMA)
+
+    @property
+    def version(self) -> int:
+        row = self.db.execute("SELECT value FROM counters WHERE name = 'kb_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _bump(self) -> int:
+        self.db.execute(
+            "INSERT INTO counters(name, value) VALUES ('kb_version', 1)"
+            " ON CONFLICT(name) DO UPDATE SET value = value + 1"
+        )
+        return self.version
+
+    def publish(self, records: list[dict[str, Any]], *, deleted: tuple[str, ...] = ()) -> int:
+        """Store validated article records (and deletions) as one new version; returns it.
+
+        Records identical to what is stored are skipped; if nothing changes the
+        version stays where it was.
+        """
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            changed = [r for r in records if self._stored(r["id"]) != r]
+            gone = [i for i in deleted if self._stored(i) is not None]
+            if changed or gone:
+                version = self._bump()
+                for record in changed:
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO kb_articles(id, record, version, deleted) VALUES (?, ?, ?, 0)",
+                        [record["id"], json.dumps(record, ensure_ascii=False), version],
+                    )
+                for article_id in gone:
+                    self.db.execute(
+                        "UPDATE kb_articles SET deleted = 1, version = ? WHERE id = ?",
+                        [version, article_id],
+                    )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return self.version
+
+    def _stored(self, article_id: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT record FROM kb_articles WHERE id = ? AND deleted = 0", [article_id]
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def changes(self, since: int) -> dict[str, Any]:
+        """The sync payload that takes a cache at version ``since`` to the current one."""
+        rows = self.db.execute(
+            "SELECT id, record, deleted FROM kb_articles WHERE version > ? ORDER BY version, id",
+            [since],
+        ).fetchall()
+        articles = [json.loads(r[1]) for r in rows if not r[2]]
+        deleted = [r[0] for r in rows if r[2] and since > 0]  # a fresh cache needs no deletions
+        return payload(since, self.version, articles, deleted)
+
+    # -- the review queue -----------------------------------------------------------
+
+    def submit(self, message: Submit, *, author: str, site: str, now: float | None = None) -> str:
+        entry = submission_dict(
+            message, author=author, site=site, now=time.time() if now is None else now
+        )
+        cursor = self.db.execute(
+            "INSERT INTO kb_submissions(payload) VALUES (?)", [json.dumps(entry)]
+        )
+        return f"s{cursor.lastrowid}"
+
+    def queue(self) -> list[dict[str, Any]]:
+        """Submissions waiting for review, oldest first (each with its ``id``)."""
+        return [
+            {"id": f"s{row[0]}", **json.loads(row[1])}
+            for row in self.db.execute(
+                "SELECT id, payload FROM kb_submissions WHERE state = 'pending' ORDER BY id"
+            )
+        ]
+
+    def review(
+        self, message: Review, *, reviewer: str, now: float | None = None
+    ) -> Reviewed | None:
+        """Decide a pending submission; None if there is no such pending submission."""
+        number = message.id[1:] if message.id.startswith("s") else ""
+        if not number.isdigit():
+            return None
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute(
+                "SELECT payload FROM kb_submissions WHERE id = ? AND state = 'pending'",
+                [int(number)],
+            ).fetchone()
+            if row is None:
+                self.db.execute("ROLLBACK")
+                return None
+            article_id = version = None
+            if message.decision == "approve":
+                record = article_from_submission(json.loads(row[0]), message)
+                article_id, version = record["id"], self._bump()
+                self.db.execute(
+                    "INSERT OR REPLACE INTO kb_articles(id, record, version, deleted) VALUES (?, ?, ?, 0)",
+                    [article_id, json.dumps(record, ensure_ascii=False), version],
+                )
+            self.db.execute(
+                "UPDATE kb_submissions SET state = ?, reviewer = ?, reason = ?, article_id = ?, reviewed_at = ?"
+                " WHERE id = ?",
+                [message.decision + "d", reviewer, message.reason, article_id,
+                 time.time() if now is None else now, int(number)],
+            )  # fmt: skip
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return Reviewed(
+            id=message.id,
+            decision=message.decision,
+            reviewer=reviewer,
+            article_id=article_id,
+            version=version,
+        )
