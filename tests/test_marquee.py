@@ -241,8 +241,9 @@ def test_oversize_frames_close_that_connection_only(server: Running) -> None:
 
 def test_a_flood_is_rate_limited_then_closed(server: Running) -> None:
     sup, _ = session(server, token(server, "supervisor", "maria"))
-    for i in range(40):
-        sup.send(json.dumps({"type": "ack", "id": f"x{i}"}))
+    with contextlib.suppress(ConnectionClosed):  # the server may close before the last send
+        for i in range(40):
+            sup.send(json.dumps({"type": "ack", "id": f"x{i}"}))
     codes = []
     closed = None
     try:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["add_kb_commands", "open_kb"]
+__all__ = ["add_kb_commands", "embedder_if", "open_cache_for", "open_kb"]
 
 
 def add_kb_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -83,6 +83,11 @@ def add_kb_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> No
     db_option(feedback)
     feedback.set_defaults(run=_feedback)
 
+    from agent_assist.cli.kbsync import add_kbsync_commands
+    from agent_assist.cli.marquee import connection_options
+
+    add_kbsync_commands(ksub, db_option, connection_options)
+
 
 def _open(args: argparse.Namespace, *, seed_demo: bool = False) -> Any:
     from kb_cache.store import default_db_path, open_cache
@@ -99,6 +104,15 @@ def _open(args: argparse.Namespace, *, seed_demo: bool = False) -> Any:
         )
         write_articles(db, demo_articles(), embedder=Embedder(threads=2), source="demo")
     return db
+
+
+def open_cache_for(args: argparse.Namespace) -> Any:
+    """The cache file of ``args.db`` (or the default), as a sqlite_utils Database."""
+    return _open(args)
+
+
+def embedder_if(enabled: bool) -> Any:
+    return _embedder(enabled)
 
 
 def open_kb(db: str | None) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 from agent_assist.errors import AgentAssistError, UsageError
 
-__all__ = ["add_marquee_commands"]
+__all__ = ["Session", "add_marquee_commands", "connection_options", "redis_backend"]
 
 
 def _default_db() -> str:
@@ -20,6 +20,20 @@ def _default_db() -> str:
 
     return os.environ.get("AGENT_ASSIST_MARQUEE_DB") or os.path.join(
         platformdirs.user_data_dir("agent-assist", appauthor=False), "marquee.db"
+    )
+
+
+def connection_options(p: argparse.ArgumentParser) -> None:
+    """--server, --token, --ca and --pin: how a command reaches the marquee server."""
+    p.add_argument("--server", required=True, metavar="URL", help="e.g. ws://127.0.0.1:8765/")
+    p.add_argument(
+        "--token", default=os.environ.get("AGENT_ASSIST_TOKEN"), help="or AGENT_ASSIST_TOKEN"
+    )
+    p.add_argument("--ca", metavar="PEM", help="trust this CA for wss://")
+    p.add_argument(
+        "--pin",
+        metavar="SHA256",
+        help="accept only the server certificate with this SHA-256 (hex) for wss://",
     )
 
 
@@ -38,7 +52,16 @@ def add_marquee_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
     server.add_argument("--tls-cert", metavar="PEM")
     server.add_argument("--tls-key", metavar="PEM")
     server.add_argument(
-        "--redis", metavar="URL", help="share state with other nodes (not available yet)"
+        "--redis",
+        metavar="URL",
+        help="keep state in Redis and share fan-out with every node started with the same URL "
+        "(e.g. redis://127.0.0.1:6379/0); --db is then unused",
+    )
+    server.add_argument(
+        "--flag-feed",
+        action="store_true",
+        help="relay agents' flag summaries (kind, severity, time; never words) to supervisors: "
+        "only where the site policy opts in",
     )
     server.set_defaults(run=_server)
 
@@ -54,6 +77,7 @@ def add_marquee_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
     create.add_argument("--site", default="")
     create.add_argument("--team", default="")
     create.add_argument("--db", help="the server's database (default: the user data dir)")
+    create.add_argument("--redis", metavar="URL", help="the Redis of a scaled-out server")
     create.set_defaults(run=_token_create)
 
     marquee = sub.add_parser("marquee", help="send, list, retract or listen to announcements")
@@ -61,15 +85,7 @@ def add_marquee_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
         dest="action", metavar="ACTION", parser_class=parser_class, required=True
     )
 
-    def conn(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--server", required=True, metavar="URL", help="e.g. ws://127.0.0.1:8765/")
-        p.add_argument(
-            "--token", default=os.environ.get("AGENT_ASSIST_TOKEN"), help="or AGENT_ASSIST_TOKEN"
-        )
-        p.add_argument(
-            "--ca", metavar="PEM", help="trust this CA (pin the site's server) for wss://"
-        )
-
+    conn = connection_options
     send = msub.add_parser("send", help="broadcast an announcement (supervisors)")
     send.add_argument("text")
     send.add_argument("--priority", choices=("info", "warning", "urgent"), default="info")
@@ -77,6 +93,9 @@ def add_marquee_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
     send.add_argument("--team", action="append", default=[], help="only this team (repeatable)")
     send.add_argument("--agent", action="append", default=[], help="only this agent (repeatable)")
     send.add_argument("--expires-in", type=float, metavar="MIN", help="expire after MIN minutes")
+    send.add_argument(
+        "--starts-in", type=float, metavar="MIN", help="show it from MIN minutes from now"
+    )
     conn(send)
     send.set_defaults(run=_send)
     lst = msub.add_parser("list", help="active announcements")
@@ -101,11 +120,10 @@ def add_marquee_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
 
 
 def _server(args: argparse.Namespace) -> int:
+    from agent_assist.marquee.backend import Backend
     from agent_assist.marquee.server import run
     from agent_assist.marquee.store import MarqueeStore
 
-    if args.redis:
-        raise UsageError("Redis scale-out is not available in this version; run a single node")
     context = None
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
@@ -115,14 +133,23 @@ def _server(args: argparse.Namespace) -> int:
             context.load_cert_chain(args.tls_cert, args.tls_key)
         except (OSError, ssl.SSLError) as exc:
             raise AgentAssistError(f"cannot load the TLS certificate/key: {exc}") from None
-    store = MarqueeStore(args.db or _default_db())
+    backend: Backend | MarqueeStore = (
+        redis_backend(args.redis) if args.redis else MarqueeStore(args.db or _default_db())
+    )
     print(
-        f"agent-assist: marquee server on {'wss' if context else 'ws'}://{args.host}:{args.port}/",
+        f"agent-assist: marquee server on {'wss' if context else 'ws'}://{args.host}:{args.port}/"
+        + (f" sharing {args.redis}" if args.redis else ""),
         file=sys.stderr,
         flush=True,
     )
     try:
-        run(store, host=args.host, port=args.port, ssl_context=context)
+        run(
+            backend,
+            host=args.host,
+            port=args.port,
+            ssl_context=context,
+            flag_feed=args.flag_feed,
+        )
     except OSError as exc:
         raise AgentAssistError(
             f"cannot listen on {args.host}:{args.port} ({exc.strerror})"
@@ -130,15 +157,47 @@ def _server(args: argparse.Namespace) -> int:
     return 0
 
 
+def redis_backend(url: str) -> Any:
+    try:
+        import redis  # noqa: F401 - the optional dependency
+
+        from agent_assist.marquee.redis_backend import RedisBackend
+    except ImportError:
+        raise UsageError(
+            "--redis needs the redis package: pip install 'agent-assist[server]'"
+        ) from None
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise UsageError(f"{url} is not a redis:// URL")
+    return RedisBackend(url)
+
+
 def _token_create(args: argparse.Namespace) -> int:
     from agent_assist.marquee.store import MarqueeStore
 
-    store = MarqueeStore(args.db or _default_db())
-    print(store.create_token(role=args.role, name=args.name, site=args.site, team=args.team))
+    fields = {"role": args.role, "name": args.name, "site": args.site, "team": args.team}
+    if args.redis:
+        import asyncio
+
+        backend = redis_backend(args.redis)
+
+        async def create() -> str:
+            try:
+                await backend.connect()
+                return str(await backend.create_token(**fields))
+            finally:
+                await backend.close()
+
+        print(asyncio.run(create()))
+        return 0
+    print(MarqueeStore(args.db or _default_db()).create_token(**fields))
     return 0
 
 
-class _Session:
+class _NoAnswer(AgentAssistError):
+    pass
+
+
+class Session:
     """A short synchronous conversation with the server for one CLI command."""
 
     def __init__(self, args: argparse.Namespace) -> None:
@@ -152,11 +211,9 @@ class _Session:
         self._stack = contextlib.ExitStack()
         context = None
         if args.server.startswith("wss://"):
-            context = (
-                ssl.create_default_context(cafile=args.ca)
-                if args.ca
-                else ssl.create_default_context()
-            )
+            from agent_assist.marquee.tls import client_context
+
+            context = client_context(ca_file=args.ca, pin_sha256=args.pin)
         try:
             self.ws = self._stack.enter_context(
                 connect(
@@ -201,7 +258,7 @@ class _Session:
         try:
             frame = self.ws.recv(timeout=timeout)
         except TimeoutError:
-            raise AgentAssistError("the marquee server did not answer in time") from None
+            raise _NoAnswer("the marquee server did not answer in time") from None
         except ConnectionClosed as exc:
             reason = f" ({exc.rcvd.reason})" if exc.rcvd and exc.rcvd.reason else ""
             raise AgentAssistError(f"the marquee server closed the connection{reason}") from None
@@ -233,11 +290,19 @@ def _send(args: argparse.Namespace) -> int:
     audience = Audience(
         all=everyone, sites=tuple(args.site), teams=tuple(args.team), agents=tuple(args.agent)
     )
-    expires = time.time() + args.expires_in * 60 if args.expires_in else None
-    session = _Session(args)
+    now = time.time()
+    expires = now + args.expires_in * 60 if args.expires_in else None
+    starts = now + args.starts_in * 60 if args.starts_in else None
+    session = Session(args)
     try:
         session.send(
-            Announce(text=args.text, priority=args.priority, audience=audience, expires_at=expires)
+            Announce(
+                text=args.text,
+                priority=args.priority,
+                audience=audience,
+                starts_at=starts,
+                expires_at=expires,
+            )
         )
         sent = session.wait_for(Announcement, lambda m: m.text == args.text)
     finally:
@@ -249,7 +314,7 @@ def _send(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from agent_assist.marquee.protocol import Announcement, encode
 
-    session = _Session(args)
+    session = Session(args)
     session.close()
     active = [m for m in session.backlog if isinstance(m, Announcement)]
     for m in active:
@@ -265,7 +330,7 @@ def _list(args: argparse.Namespace) -> int:
 def _retract(args: argparse.Namespace) -> int:
     from agent_assist.marquee.protocol import Retract, Retracted
 
-    session = _Session(args)
+    session = Session(args)
     try:
         session.send(Retract(id=args.id))
         session.wait_for(Retracted, lambda m: m.id == args.id)
@@ -278,7 +343,7 @@ def _retract(args: argparse.Namespace) -> int:
 def _receipts(args: argparse.Namespace) -> int:
     from agent_assist.marquee.protocol import ReceiptList, Receipts, encode
 
-    session = _Session(args)
+    session = Session(args)
     try:
         session.send(Receipts(id=args.id))
         receipts = session.wait_for(ReceiptList, lambda m: m.id == args.id)
@@ -294,16 +359,36 @@ def _receipts(args: argparse.Namespace) -> int:
 
 def _listen(args: argparse.Namespace) -> int:
     from agent_assist.events import Marquee, encode
-    from agent_assist.marquee.protocol import Ack, Announcement
+    from agent_assist.marquee.protocol import Ack, Announcement, Retracted
 
-    session = _Session(args)
+    session = Session(args)
     started = time.monotonic()
     count = 0
+    later: dict[str, Announcement] = {}  # scheduled: shown when they start
     try:
         pending = list(session.backlog)
         while args.count is None or count < args.count:
-            message = pending.pop(0) if pending else session.recv(timeout=None)
+            due = [a for a in later.values() if (a.starts_at or 0) <= time.time()]
+            if due:
+                message = min(due, key=lambda a: a.starts_at or 0)
+                del later[message.id]
+            elif pending:
+                message = pending.pop(0)
+            else:
+                wait = min(((a.starts_at or 0) - time.time() for a in later.values()), default=None)
+                try:
+                    message = session.recv(timeout=None if wait is None else max(0.01, wait))
+                except _NoAnswer:
+                    if wait is None:
+                        raise
+                    continue  # a scheduled one is due
+            if isinstance(message, Retracted):
+                later.pop(message.id, None)
             if not isinstance(message, Announcement):
+                continue
+            later.pop(message.id, None)
+            if (message.starts_at or 0) > time.time():
+                later[message.id] = message
                 continue
             count += 1
             if args.jsonl:

@@ -12,6 +12,9 @@ them with a signal).
   replays exactly what was missed. Changes at or below that seq are dropped,
   so nothing is delivered twice.
 * WebSocket pings detect dead links (20 s); a refused token stops retrying.
+* Scheduled announcements (``starts_at`` in the future) are held and delivered
+  when they start, by this machine's clock; an edit reschedules, a retraction
+  cancels.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncio
 import random
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -45,8 +49,9 @@ class MarqueeClient:
     Args:
         on_state: called with "connected" / "disconnected: reason" for the UI.
         backoff: first and longest reconnect delay in seconds.
-        last_seq: resume point from an earlier session (persisted by the app).
-        ssl_context: for wss:// (e.g. one that pins the site's CA).
+        last_seq: resume point; 0 (a fresh app) receives every active announcement.
+        ssl_context: for wss://, e.g. :func:`agent_assist.marquee.tls.client_context`
+            with the site's CA and certificate pin.
     """
 
     def __init__(
@@ -72,6 +77,7 @@ class MarqueeClient:
         self._connection: Any = None
         self._stopping = threading.Event()
         self._connected = threading.Event()
+        self._scheduled: dict[str, asyncio.TimerHandle] = {}
         self.failure: str | None = None  # set when retrying cannot help (e.g. bad token)
         self._thread = threading.Thread(target=self._run, name="marquee-client", daemon=True)
 
@@ -171,4 +177,16 @@ class MarqueeClient:
             if message.seq <= self.last_seq:
                 return  # already seen before a reconnect
             self.last_seq = message.seq
+            held = self._scheduled.pop(message.id, None)
+            if held is not None:
+                held.cancel()
+            if isinstance(message, Announcement) and self._loop is not None:
+                wait = (message.starts_at or 0) - time.time()
+                if wait > 0:
+                    self._scheduled[message.id] = self._loop.call_later(wait, self._start, message)
+                    return
+        self._on_message(message)
+
+    def _start(self, message: Announcement) -> None:
+        self._scheduled.pop(message.id, None)
         self._on_message(message)

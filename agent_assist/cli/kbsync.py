@@ -1,0 +1,261 @@
+"""``agent-assist kb sync|submit|push|review|publish``: the knowledge cache meets the server.
+
+* ``sync``: fetch what changed since the cache's version (``GET /kb/changes``)
+  and apply it atomically (kb_cache.sync): a bad payload changes nothing.
+* ``submit``: queue a front-line resolution in the local outbox (works offline,
+  scrubbed of personal data); ``push`` sends the queue to the review queue.
+* ``review list|approve|reject``: supervisors decide submissions.
+* ``publish``: IT loads articles (any import format) into the server's knowledge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from agent_assist.errors import AgentAssistError, UsageError
+
+__all__ = ["add_kbsync_commands"]
+
+
+def add_kbsync_commands(ksub: Any, db_option: Any, connection_options: Any) -> None:
+    sync = ksub.add_parser(
+        "sync", help="bring the cache up to date from the server (all or nothing)"
+    )
+    connection_options(sync)
+    db_option(sync)
+    sync.add_argument("--no-embed", action="store_true", help="skip embeddings")
+    sync.set_defaults(run=_sync)
+
+    submit = ksub.add_parser(
+        "submit",
+        help="queue a resolution for supervisors' review (works offline)",
+        description="Queue a resolution in the local outbox; `kb push` sends it. "
+        "Card numbers, phone numbers and e-mail addresses are scrubbed first.",
+    )
+    submit.add_argument("--title", required=True)
+    submit.add_argument("--steps", required=True, help="what resolved it")
+    submit.add_argument("--trigger", action="append", default=[], help="how customers put it")
+    submit.add_argument("--tag", action="append", default=[])
+    db_option(submit)
+    submit.set_defaults(run=_submit)
+
+    push = ksub.add_parser("push", help="send queued resolutions to the review queue")
+    connection_options(push)
+    db_option(push)
+    push.set_defaults(run=_push)
+
+    review = ksub.add_parser("review", help="the review queue (supervisors)")
+    review.add_argument("decision", choices=("list", "approve", "reject"))
+    review.add_argument("id", nargs="?", metavar="SUBMISSION_ID")
+    review.add_argument("--reason", help="why (shown to the agent's team)")
+    review.add_argument("--article-id", help="publish under this id (default: from the title)")
+    review.add_argument("--department")
+    review.add_argument("--authority", help="what the agent may do alone")
+    review.add_argument("--json", action="store_true")
+    connection_options(review)
+    review.set_defaults(run=_review)
+
+    publish = ksub.add_parser(
+        "publish",
+        help="load articles into the server's knowledge (IT, on the server)",
+        description="Validate articles (Markdown folder, .jsonl, .csv or 'demo') and publish them "
+        "as one new knowledge version in the server's database or Redis.",
+    )
+    publish.add_argument("path", metavar="PATH|demo")
+    publish.add_argument("--server-db", metavar="DB", help="the server's SQLite database")
+    publish.add_argument("--redis", metavar="URL", help="the Redis of a scaled-out server")
+    publish.set_defaults(run=_publish)
+
+
+def _http_url(server: str, path: str) -> str:
+    parts = urllib.parse.urlsplit(server)
+    if parts.scheme not in ("ws", "wss"):
+        raise UsageError(f"{server} is not a ws:// or wss:// URL")
+    return urllib.parse.urlunsplit(
+        ("https" if parts.scheme == "wss" else "http", parts.netloc, path, "", "")
+    )
+
+
+def _get(args: argparse.Namespace, path: str) -> Any:
+    """GET ``path`` from the server's HTTP side with the bearer token; returns parsed JSON."""
+    if not args.token:
+        raise UsageError("--token (or AGENT_ASSIST_TOKEN) is required")
+    context = None
+    if args.server.startswith("wss://"):
+        from agent_assist.marquee.tls import client_context
+
+        context = client_context(ca_file=args.ca, pin_sha256=args.pin)
+    url = _http_url(args.server, "")
+    request = urllib.request.Request(
+        url.rstrip("/") + path, headers={"Authorization": f"Bearer {args.token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace").strip()
+        raise AgentAssistError(f"the server answered HTTP {exc.code}: {detail}") from None
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise AgentAssistError(f"cannot reach the server at {args.server} ({reason})") from None
+    except json.JSONDecodeError:
+        raise AgentAssistError("the server's answer is not JSON") from None
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from agent_assist.cli.kb import embedder_if, open_cache_for
+    from kb_cache.sync import apply_sync, synced_version
+
+    db = open_cache_for(args)
+    since = synced_version(db)
+    payload = _get(args, f"/kb/changes?since={since}")
+    if isinstance(payload, dict) and payload.get("version") == since:
+        print(f"knowledge is up to date (version {since})", file=sys.stderr)
+        return 0
+    result = apply_sync(db, payload, embedder=embedder_if(not args.no_embed))
+    print(
+        f"knowledge version {since} -> {payload['version']}: {result.added} new, "
+        f"{result.updated} updated, {len(payload.get('deleted', []))} removed",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from agent_assist.cli.kb import open_cache_for
+    from kb_cache.outbox import submit_resolution
+
+    number = submit_resolution(
+        open_cache_for(args),
+        title=args.title,
+        steps=args.steps,
+        tags=args.tag,
+        triggers=args.trigger,
+    )
+    print(f"queued as {number}; `agent-assist kb push` sends it for review", file=sys.stderr)
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from agent_assist.cli.kb import open_cache_for
+    from agent_assist.cli.marquee import Session
+    from agent_assist.marquee.protocol import ProtocolError, Submit, Submitted
+    from kb_cache.outbox import Rejected, flush
+
+    db = open_cache_for(args)
+    try:
+        session = Session(args)
+    except AgentAssistError as exc:
+        print(f"agent-assist: {exc}; the resolutions stay queued", file=sys.stderr)
+        return 1
+    refs = iter(range(1, 1_000_000))
+
+    def send(payload: dict[str, Any]) -> None:
+        ref = str(next(refs))
+        try:
+            message = Submit(
+                ref=ref,
+                title=payload["title"],
+                body=payload["body"],
+                tags=tuple(payload.get("tags", ())),
+                triggers=tuple(payload.get("triggers", ())),
+            )
+            session.send(message)
+            session.wait_for(Submitted, lambda m: m.ref == ref)
+        except ProtocolError as exc:
+            raise Rejected(str(exc)) from None
+        except AgentAssistError as exc:
+            if "said:" in str(exc):  # the server refused this one
+                raise Rejected(str(exc)) from None
+            raise OSError(str(exc)) from None
+
+    try:
+        sent, left = flush(db, send)
+    finally:
+        session.close()
+    print(f"sent {sent} for review; {left} still queued", file=sys.stderr)
+    return 0 if left == 0 else 1
+
+
+def _review(args: argparse.Namespace) -> int:
+    if args.decision == "list":
+        pending = _get(args, "/kb/review")["pending"]
+        if args.json:
+            print(json.dumps(pending, ensure_ascii=False))
+        for item in [] if args.json else pending:
+            print(f"{item['id']}  {item['title']}  (from {item['author']}, {item['site'] or '-'})")
+            print("    " + item["body"].replace("\n", "\n    "))
+        if not pending and not args.json:
+            print("nothing waiting for review")
+        return 0
+    if not args.id:
+        raise UsageError(f"review {args.decision} needs a SUBMISSION_ID")
+    from agent_assist.cli.marquee import Session
+    from agent_assist.marquee.protocol import Review, Reviewed
+
+    session = Session(args)
+    try:
+        session.send(
+            Review(
+                id=args.id,
+                decision=args.decision,
+                reason=args.reason,
+                article_id=args.article_id,
+                department=args.department,
+                authority=args.authority,
+            )
+        )
+        reviewed = session.wait_for(Reviewed, lambda m: m.id == args.id)
+    finally:
+        session.close()
+    if reviewed.article_id:
+        print(f"published as {reviewed.article_id} (knowledge version {reviewed.version})")
+    else:
+        print(f"rejected {args.id}")
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from kb_cache.demo import demo_articles
+    from kb_cache.importer import parse_path
+
+    articles = demo_articles() if args.path == "demo" else parse_path(args.path)
+    records = [
+        {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(a).items()
+            if v is not None
+        }
+        for a in articles
+    ]
+    if bool(args.redis) == bool(args.server_db):
+        raise UsageError("give the server's --server-db or its --redis URL")
+    if args.redis:
+        import asyncio
+
+        from agent_assist.cli.marquee import redis_backend
+
+        backend = redis_backend(args.redis)
+
+        async def publish() -> int:
+            try:
+                await backend.connect()
+                return int(await backend.kb_publish(records))
+            finally:
+                await backend.close()
+
+        version = asyncio.run(publish())
+    else:
+        from agent_assist.marquee.store import MarqueeStore
+
+        version = MarqueeStore(args.server_db).knowledge.publish(records)
+    print(f"published {len(records)} articles; knowledge version {version}", file=sys.stderr)
+    return 0
