@@ -289,3 +289,8 @@ def test_push_without_a_server_keeps_the_resolutions_queued(
     from kb_cache.store import open_cache
 
     assert [p.payload["title"] for p in pending(open_cache(cache))] == ["Reset PIN"]
+
+
+def test_tokens_never_start_with_a_dash(store: MarqueeStore) -> None:
+    # a token like "-x..." would be read as an option by `--token -x...`
+    assert not any(tok(store, "agent", f"a{i}").startswith("-") for i in range(300))

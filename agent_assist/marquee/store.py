@@ -70,7 +70,10 @@ def new_token(*, role: Role, name: str, site: str = "", team: str = "") -> tuple
         raise AgentAssistError(f"unknown role {role!r}")
     if not name.strip():
         raise AgentAssistError("a token needs a --name")
-    return secrets.token_urlsafe(32), Identity(role, name.strip(), site, team)
+    token = "-"
+    while token.startswith("-"):  # a leading '-' would read as an option on a command line
+        token = secrets.token_urlsafe(32)
+    return token, Identity(role, name.strip(), site, team)
 
 
 class MarqueeStore:
