@@ -23,12 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from agent_assist.bundle import bundle_model_name, is_bundle, open_bundle
 from agent_assist.errors import (
     ChecksumError,
     ModelInstallError,
     ModelNotFoundError,
     UsageError,
 )
+from agent_assist.release import trusted_key
+from agent_assist.signing import PublicKey
 from audio.download import Progress, download, safe_extract, sha256_of
 
 __all__ = [
@@ -227,8 +230,13 @@ class ModelStore:
         name: str | None = None,
         sha256: str | None = None,
         progress: Progress | None = None,
+        key: PublicKey | None = None,
     ) -> InstalledModel:
-        """Install from a catalog name, an http(s)/file URL, a local zip, or a model folder."""
+        """Install from a catalog name, an http(s)/file URL, a local zip, or a model folder.
+
+        A signed offline bundle (see agent_assist.bundle) is verified against ``key``
+        (default: the trusted release key) before anything in it is used.
+        """
         entry = next((e for e in CATALOG if e.name == source), None)
         expected = (sha256 or (entry.sha256 if entry else None) or "").lower() or None
         if expected is not None and not re.fullmatch(r"[0-9a-f]{64}", expected):
@@ -250,6 +258,8 @@ class ModelStore:
                     "(see: agent-assist models list)"
                 )
             url, archive, default_name = None, path, _stem(path.name)
+        if archive.is_file() and is_bundle(archive):
+            default_name = bundle_model_name(archive) or default_name
         final_name = name or default_name
         if not _NAME.match(final_name):
             raise UsageError(
@@ -266,7 +276,7 @@ class ModelStore:
                     f"SHA-256 mismatch for {archive.name}: expected {expected}, got {actual}; "
                     "nothing was installed"
                 )
-        installed = self._install_from(archive, final_name)
+        installed = self._install_from(archive, final_name, key=key)
         if url is not None:
             archive.unlink(missing_ok=True)
         return installed
@@ -276,14 +286,22 @@ class ModelStore:
         part = self.root / ".downloads" / f"{_stem(urllib.parse.urlsplit(url).path)}-{key}.part"
         return download(url, part, progress=progress)
 
-    def _install_from(self, source: Path, name: str) -> InstalledModel:
+    def _install_from(
+        self, source: Path, name: str, *, key: PublicKey | None = None
+    ) -> InstalledModel:
         staging = Path(tempfile.mkdtemp(prefix=".installing-", dir=self.root))
+        unpacked = staging
         try:
             if source.is_dir():
                 shutil.copytree(source, staging / "model")
+            elif is_bundle(source):  # verified before anything is unpacked or used
+                open_bundle(source, staging / "bundle", key=key or trusted_key())
+                unpacked = staging / "bundle" / "model"
+                if not unpacked.is_dir():
+                    raise ModelInstallError(f"the bundle {source.name} holds no speech model")
             else:
                 safe_extract(source, staging)
-            root = _find_model_root(staging)
+            root = _find_model_root(unpacked)
             if root is None:
                 raise ModelInstallError(
                     f"{source.name} does not contain a Vosk model (no am/final.mdl, conf/ and graph/)"

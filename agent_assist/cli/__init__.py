@@ -20,6 +20,7 @@ from agent_assist.cli.audio import add_audio_commands, model_store, models_dir_o
 from agent_assist.cli.kb import add_kb_commands
 from agent_assist.cli.marquee import add_marquee_commands
 from agent_assist.cli.policy import add_policy_commands
+from agent_assist.cli.release import add_release_commands
 from agent_assist.errors import AgentAssistError, UsageError
 
 __all__ = ["main"]
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_kb_commands(sub, _Parser)
     add_marquee_commands(sub, _Parser)
+    add_release_commands(sub, _Parser)
     add_policy_commands(sub, _Parser)
 
     rules = sub.add_parser("rules", help="check a rule pack", description="Check rule packs.")
