@@ -145,9 +145,9 @@ def _safe_relative(name: str, source: str) -> str:
     if (
         not name
         or "\\" in name
+        or ":" in name  # a drive letter or an NTFS alternate data stream
         or path.is_absolute()
         or any(part in ("", ".", "..") for part in name.split("/"))
-        or (len(name) > 1 and name[1] == ":")
     ):
         raise VerificationError(f"{source} names an unsafe path {name!r}")
     return name

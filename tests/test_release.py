@@ -176,8 +176,11 @@ def test_check_files_refuses_a_file_the_manifest_does_not_list(
         check_files(manifest, {"b.bin": listed})
 
 
+@pytest.mark.parametrize(
+    "unsafe", ["../../etc/passwd", "/etc/passwd", "C:/Windows/x.dll", "a\\b", "a/./b", "f:ads"]
+)
 def test_an_unsafe_artifact_name_in_a_signed_manifest_is_refused(
-    tmp_path: Path, key: SigningKey
+    tmp_path: Path, key: SigningKey, unsafe: str
 ) -> None:
     document = {
         "format": 1,
@@ -185,7 +188,7 @@ def test_an_unsafe_artifact_name_in_a_signed_manifest_is_refused(
         "name": "x",
         "version": "1.0",
         "created": "2026-01-01T00:00:00Z",
-        "artifacts": [{"name": "../../etc/passwd", "size": 1, "sha256": "0" * 64}],
+        "artifacts": [{"name": unsafe, "size": 1, "sha256": "0" * 64}],
     }
     manifest = tmp_path / "x-1.0.manifest.json"
     manifest.write_text(json.dumps(document))
@@ -681,3 +684,20 @@ def test_sign_file_writes_a_minisig_beside_the_file(tmp_path: Path, key: Signing
     signature = sign_file(path, key)
     assert signature.name == "agent-assist.msi.minisig"
     assert "file:agent-assist.msi" in verify_file(path, key.public)
+
+
+def test_cli_bundle_create_exports_the_articles_of_a_knowledge_cache(
+    tmp_path: Path, key: SigningKey, articles: Path
+) -> None:
+    db = tmp_path / "kb.db"
+    imported = cli("kb", "import", articles, "--db", db, "--no-embed", env=clean_env())
+    assert imported.returncode == 0, imported.stderr
+    secret = tmp_path / "release.key"
+    secret.write_bytes(key.to_pem())
+    out = tmp_path / "kb-only.zip"
+    made = cli("bundle", "create", out, "--key", secret, "--kb", db, env=clean_env())
+    assert made.returncode == 0, made.stderr
+    manifest = open_bundle(out, tmp_path / "unpacked", key=key.public)
+    assert manifest.contents == {"kb": "kb/articles.jsonl"}
+    exported = (tmp_path / "unpacked" / "kb" / "articles.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["id"] for line in exported) == ["card-arrival", "pin-reset"]
