@@ -33,8 +33,8 @@ from __future__ import annotations
 __all__ = [
     "AgentAssistError",
     "AudioError",
-    "BackendUnavailableError",
     "AudioFormatError",
+    "BackendUnavailableError",
     "ChecksumError",
     "DeviceError",
     "DeviceNotFoundError",

@@ -355,7 +355,8 @@ class KnowledgeBase:
 
 def snippet(body: str, terms: list[str], *, width: int = 160) -> str:
     """The body sentence sharing most words with the query, matches in **bold**."""
-    stems = {t[:5] for t in terms if len(t) > 2}
+    # stopwords ("the", "and") would choose the sentence and bold half of it
+    stems = {t[:5] for t in terms if len(t) > 2 and t not in _STOPWORDS}
     text = re.sub(r"[#*_`>]+", "", body)
     sentences = [s.strip() for s in _SENTENCE.split(text) if s.strip()] or [text.strip()]
 

@@ -51,10 +51,20 @@ def test_every_command_explains_itself(args: tuple[str, ...], words: str) -> Non
     assert words in out.stdout
 
 
-def test_no_command_prints_help_and_exits_2() -> None:
-    out = cli()
+def test_a_command_group_without_an_action_prints_usage_and_exits_2() -> None:
+    out = cli("marquee")  # plain `agent-assist` opens the desktop app instead (tests/test_app.py)
     assert out.returncode == 2
-    assert "usage: agent-assist" in out.stderr
+    assert "usage: agent-assist marquee" in out.stderr
+
+
+def test_no_command_at_all_opens_the_desktop_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    import agent_assist.app
+    from agent_assist.cli import main
+
+    opened: list[object] = []
+    monkeypatch.setattr(agent_assist.app, "run_app", lambda options: opened.append(options) or 0)
+    assert main([]) == 0
+    assert opened == [agent_assist.app.AppOptions()]
 
 
 @pytest.mark.parametrize(

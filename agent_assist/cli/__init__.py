@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from agent_assist import __version__
+from agent_assist.cli.app import add_app_commands, run_desktop
 from agent_assist.cli.audio import add_audio_commands, model_store, models_dir_option
 from agent_assist.cli.kb import add_kb_commands
 from agent_assist.cli.marquee import add_marquee_commands
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_kb_commands(sub, _Parser)
     add_marquee_commands(sub, _Parser)
     add_release_commands(sub, _Parser)
+    add_app_commands(sub, _Parser)
     add_policy_commands(sub, _Parser)
 
     rules = sub.add_parser("rules", help="check a rule pack", description="Check rule packs.")
@@ -178,8 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
+        if args.command is None and not (argv if argv is not None else sys.argv[1:]):
+            args.run = run_desktop  # plain `agent-assist`: the desktop app
+        else:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:

@@ -1,0 +1,59 @@
+"""``agent-assist`` (no command: the desktop app) and ``agent-assist demo``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from agent_assist.errors import UsageError
+
+__all__ = ["add_app_commands", "run_desktop"]
+
+
+def add_app_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="the full app with a local server, the demo knowledge base and a replayed call",
+        description=(
+            "Open the desktop app with an embedded marquee server on 127.0.0.1, the demo knowledge "
+            "base and a recorded call replayed through the real session (risk engine and live "
+            "suggestions). A demo supervisor sends announcements during the call."
+        ),
+    )
+    demo.add_argument("--view", choices=("agent", "supervisor"), default="agent")
+    demo.add_argument("--events", metavar="EVENTS.jsonl", help="replay this event log instead")
+    demo.add_argument("--speed", type=float, default=1.0, help="replay speed (default 1.0)")
+    demo.add_argument(
+        "--screenshot", metavar="PNG", help="save the window here (needs --quit-after)"
+    )
+    demo.add_argument("--quit-after", type=float, metavar="S", help="close after S seconds")
+    demo.add_argument(
+        "--theme", choices=("light", "dark", "high-contrast"), help="override the setting"
+    )
+    demo.set_defaults(run=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from agent_assist.app import AppOptions, run_app
+
+    if args.screenshot and args.quit_after is None:
+        raise UsageError("--screenshot needs --quit-after S (when to take it)")
+    if args.speed <= 0:
+        raise UsageError("--speed must be positive")
+    return run_app(
+        AppOptions(
+            demo=True,
+            view=args.view,
+            events=args.events,
+            speed=args.speed,
+            screenshot=args.screenshot,
+            quit_after=args.quit_after,
+            theme=args.theme,
+        )
+    )
+
+
+def run_desktop(args: argparse.Namespace) -> int:
+    from agent_assist.app import AppOptions, run_app
+
+    return run_app(AppOptions())

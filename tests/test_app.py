@@ -1,0 +1,139 @@
+"""The composition root: a replayed call and a real recognition pipeline driving the real window."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
+
+from agent_assist.app import DEMO_CALL, CallWorker, listener_source, replay
+from agent_assist.events import ArticleRef, Flag, Suggestion, Utterance
+from audio.recognizer import VoskModel
+from tests.support import calls
+from ui.agent_window import AgentWindow
+from ui.bridge import Bridge
+from ui.stall import StallMeter
+from ui.theme import THEMES
+
+
+@pytest.fixture(autouse=True)
+def _isolated_qsettings(tmp_path: Path) -> None:
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+
+
+@pytest.fixture
+def wired(qtbot: QtBot) -> tuple[AgentWindow, Bridge]:
+    window = AgentWindow(theme=THEMES["dark"])
+    qtbot.addWidget(window)
+    bridge = Bridge()
+    bridge.call_event.connect(window.show_event)
+    window.show()
+    return window, bridge
+
+
+def test_the_demo_call_replays_through_the_real_session_into_the_window(
+    wired: tuple[AgentWindow, Bridge], qtbot: QtBot
+) -> None:
+    window, bridge = wired
+    seen: list[object] = []
+    bridge.call_event.connect(seen.append)
+
+    def search(query: str) -> list[ArticleRef]:  # a small fake at the knowledge seam
+        return (
+            [ArticleRef("card-arrival", "Card has not arrived", 0.9, "Check the **delivery**")]
+            if "card" in query
+            else []
+        )
+
+    worker = CallWorker(
+        lambda stop: replay(DEMO_CALL, speed=60.0, stop=stop),
+        emit=bridge.call_event.emit,
+        make_search=lambda stop: search,
+    )
+    worker.start()
+    qtbot.waitUntil(lambda: not worker.is_alive(), timeout=10_000)
+    qtbot.wait(50)
+    kinds = {e.kind for e in seen if isinstance(e, Flag)}
+    assert {"hot_mic", "rudeness", "blame_shifting", "vent_while_muted"} <= kinds
+    assert any(isinstance(e, Suggestion) for e in seen)
+    assert window.strip.state == "NO CALL"  # the call ended
+    assert any(
+        text.startswith("Customer: hi I ordered a new card")
+        for text, _ in window.transcript.lines()
+    )
+    assert [c.ref.id for c in window.knowledge.cards] == ["card-arrival"]
+
+
+def test_replay_stops_when_asked(tmp_path: Path) -> None:
+    import threading
+
+    stop = threading.Event()
+    events = replay(DEMO_CALL, speed=1.0, stop=stop)
+    first = next(events)
+    stop.set()
+    assert first.t == 0.0
+    assert list(events) == []
+
+
+def test_recognition_never_stalls_the_gui(
+    wired: tuple[AgentWindow, Bridge],
+    qtbot: QtBot,
+    model: VoskModel,
+    call_wav: tuple[Path, list[calls.Turn]],
+) -> None:
+    from audio.pipeline import Listener
+
+    window, bridge = wired
+    meter = StallMeter(interval_ms=5)
+    listener = Listener.from_wav(
+        str(call_wav[0]), model=model, realtime=False
+    )  # as fast as Vosk goes
+    worker = CallWorker(
+        listener_source(listener),
+        emit=bridge.call_event.emit,
+        make_search=None,
+        interrupt=listener.stop,
+    )
+    finals: list[Utterance] = []
+    bridge.call_event.connect(
+        lambda e: finals.append(e) if isinstance(e, Utterance) and e.final else None
+    )
+    meter.start()
+    started = time.perf_counter()
+    worker.start()
+    qtbot.waitUntil(lambda: not worker.is_alive(), timeout=90_000)
+    meter.stop()
+    print(
+        f"\n{time.perf_counter() - started:.1f} s, {meter.ticks} ticks, worst stall {meter.worst_ms:.1f} ms"
+    )
+    assert finals, "the pipeline recognised nothing"
+    assert window.transcript.count() > 0
+    assert meter.ticks > 100
+    assert meter.worst_ms < 50
+
+
+def test_demo_saves_a_screenshot_and_exits(tmp_path: Path) -> None:
+    shot = tmp_path / "demo.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "AGENT_ASSIST_KB": str(tmp_path / "kb.db"),
+           "AGENT_ASSIST_USER_SETTINGS": str(tmp_path / "user.toml"),
+           "AGENT_ASSIST_SITE_POLICY": str(tmp_path / "site.toml"), "XDG_CONFIG_HOME": str(tmp_path)}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "agent_assist", "demo", "--speed", "4", "--quit-after", "4", "--screenshot", str(shot)],
+        env=env, capture_output=True, text=True, timeout=110, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_screenshot_needs_a_time(capsys: pytest.CaptureFixture[str]) -> None:
+    from agent_assist.cli import main
+
+    assert main(["demo", "--screenshot", "x.png"]) == 2
+    assert "--quit-after" in capsys.readouterr().err

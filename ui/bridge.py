@@ -1,0 +1,17 @@
+"""The one way into the GUI thread: worker threads emit, widgets receive (queued)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+__all__ = ["Bridge"]
+
+
+class Bridge(QObject):
+    """Signals any thread may emit; connected slots run on the thread owning the receiver."""
+
+    call_event = Signal(object)  # agent_assist.events.* from the call pipeline and the session
+    message = Signal(object)  # marquee protocol messages
+    connection = Signal(str)  # marquee client state
+    results = Signal(str, object)  # knowledge search: query, list[ArticleRef]
+    article = Signal(object)  # a full article: (title, body, department, authority)

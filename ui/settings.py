@@ -1,0 +1,179 @@
+"""Settings: devices, model, server, privacy, appearance; keys locked by IT are shown locked.
+
+Built from :data:`agent_assist.config.SCHEMA`, so a value the dialog offers is a
+value the settings layer accepts. The dialog only collects changes
+(:meth:`SettingsDialog.changes`); the app saves them (and the token, which goes
+to the OS keyring, not the settings file). First run shows a short welcome and
+the three things an agent must choose: microphone, speech model, server.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agent_assist.config import SCHEMA, Settings, Value
+
+__all__ = ["FIELDS", "SettingsDialog"]
+
+FIELDS: tuple[tuple[str, str], ...] = (
+    ("audio.input", "Microphone (your headset)"),
+    ("audio.far_end", "Customer audio (optional)"),
+    ("models.path", "Speech model"),
+    ("server.url", "Announcement server"),
+    ("privacy.flag_feed", "Share flag summaries with my supervisor"),
+    ("privacy.store_transcripts", "Keep transcripts after the call"),
+    ("knowledge.sync", "Keep the knowledge base in sync"),
+    ("ui.theme", "Theme"),
+    ("ui.font_scale", "Text size"),
+    ("ui.always_on_top", "Keep this window on top"),
+)
+_LOCK_TIP = "Set by your IT team (site policy); it cannot be changed here."
+
+
+class SettingsDialog(QDialog):
+    test_device = Signal(str)  # the app plays back levels through show_test_level
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        devices: list[str] = (),  # type: ignore[assignment]
+        models: list[str] = (),  # type: ignore[assignment]
+        first_run: bool = False,
+        token_set: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Welcome to Agent Assist" if first_run else "Settings")
+        self.settings = settings
+        self.editors: dict[str, QWidget] = {}
+        layout = QVBoxLayout(self)
+        if first_run:
+            welcome = QLabel(
+                "<b>Three quick choices and you are ready.</b><br>Pick your headset microphone, a speech "
+                "model (everything is recognised on this PC: audio never leaves it) and, if your team uses "
+                "one, the announcement server."
+            )
+            welcome.setWordWrap(True)
+            layout.addWidget(welcome)
+        form = QFormLayout()
+        options = {
+            "audio.input": list(devices),
+            "audio.far_end": ["", *devices],
+            "models.path": list(models),
+        }
+        for key, label in FIELDS:
+            editor = self._editor(key, options.get(key))
+            locked = settings.locked(key)
+            editor.setEnabled(not locked)
+            editor.setAccessibleName(label + (" (locked by IT)" if locked else ""))
+            if locked:
+                editor.setToolTip(_LOCK_TIP)
+            self.editors[key] = editor
+            row: QWidget = editor
+            if key == "audio.input":
+                row = self._with_test(editor)
+            form.addRow(("🔒 " if locked else "") + label, row)
+        self.token = QLineEdit()
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setPlaceholderText(
+            "(saved)" if token_set else "paste the token from your supervisor"
+        )
+        self.token.setAccessibleName("Server token")
+        form.addRow("Server token", self.token)
+        layout.addLayout(form)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _editor(self, key: str, choices: list[str] | None) -> QWidget:
+        spec, value = SCHEMA[key], self.settings.get(key)
+        if spec.kind == "bool":
+            box = QCheckBox()
+            box.setChecked(bool(value))
+            return box
+        if spec.kind in ("float", "int"):
+            spin = QDoubleSpinBox()
+            spin.setRange(
+                spec.low if spec.low is not None else 0.0,
+                spec.high if spec.high is not None else 1e6,
+            )
+            spin.setSingleStep(0.05 if spec.kind == "float" else 1)
+            spin.setValue(float(value))
+            return spin
+        if spec.choices or choices is not None:
+            combo = QComboBox()
+            combo.setEditable(not spec.choices)
+            combo.addItems(list(spec.choices) or [c for c in choices or [] if c != str(value)])
+            if str(value) and combo.findText(str(value)) < 0:
+                combo.insertItem(0, str(value))
+            combo.setCurrentText(str(value))
+            return combo
+        line = QLineEdit(str(value))
+        return line
+
+    def _with_test(self, editor: QWidget) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(editor, 1)
+        test = QPushButton("Test")
+        test.setAccessibleName("Test the microphone level")
+        self.test_meter = QProgressBar()
+        self.test_meter.setRange(0, 100)
+        self.test_meter.setTextVisible(False)
+        self.test_meter.setMaximumWidth(80)
+        self.test_meter.setAccessibleName("Microphone test level")
+        test.clicked.connect(lambda: self.test_device.emit(self.value("audio.input")))
+        row.addWidget(test)
+        row.addWidget(self.test_meter)
+        return box
+
+    def show_test_level(self, dbfs: float) -> None:
+        self.test_meter.setValue(int(max(0.0, min(1.0, (dbfs + 60.0) / 60.0)) * 100))
+
+    def value(self, key: str) -> Value:
+        editor = self.editors[key]
+        if isinstance(editor, QCheckBox):
+            return editor.isChecked()
+        if isinstance(editor, QDoubleSpinBox):
+            return round(editor.value(), 2)
+        if isinstance(editor, QComboBox):
+            return editor.currentText().strip()
+        assert isinstance(editor, QLineEdit)
+        return editor.text().strip()
+
+    def changes(self) -> dict[str, Value]:
+        """Edited, unlocked keys whose value differs from the current settings."""
+        return {
+            key: self.value(key)
+            for key, _ in FIELDS
+            if not self.settings.locked(key) and self.value(key) != self.settings.get(key)
+        }
+
+    def new_token(self) -> str | None:
+        return self.token.text().strip() or None
+
+    def show_problem(self, text: str) -> None:
+        self.message.setText(text)

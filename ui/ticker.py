@@ -1,0 +1,172 @@
+"""The marquee ticker: supervisors' announcements across the top of the window.
+
+The most important active announcement is shown (urgent > warning > info, then
+newest), rotating every few seconds when there are several; text wider than the
+window scrolls. An urgent announcement holds a bar that only its Acknowledge
+button clears: that sends the read receipt (``acknowledged``). Info and warning
+announcements count as seen once shown. Scheduled and expired ones are hidden
+by time (``now`` is injectable for tests).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPaintEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from agent_assist.marquee.protocol import Announcement, Retracted
+from ui.theme import Theme
+
+__all__ = ["MarqueeTicker"]
+
+_RANK = {"urgent": 0, "warning": 1, "info": 2}
+_ROTATE_S = 8.0
+
+
+class _Scroller(QWidget):
+    def __init__(self, theme: Theme) -> None:
+        super().__init__()
+        self.theme = theme
+        self.text = ""
+        self.priority = "info"
+        self.offset = 0.0
+        self.setMinimumHeight(28)
+
+    def show_text(self, text: str, priority: str) -> None:
+        if (text, priority) != (self.text, self.priority):
+            self.text, self.priority, self.offset = text, priority, 0.0
+            self.setAccessibleName(
+                f"{priority} announcement: {text}" if text else "No announcements"
+            )
+            self.update()
+
+    def step(self) -> None:
+        width = QFontMetricsF(self.font()).horizontalAdvance(self.text)
+        if width > self.width() - 16:
+            self.offset = (self.offset + 1.5) % (width + 60)
+            self.update()
+        elif self.offset:
+            self.offset = 0.0
+            self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        background, colour = (
+            self.theme.colours(self.priority) if self.text else (self.theme.panel, self.theme.muted)
+        )
+        painter.fillRect(self.rect(), QColor(background))
+        painter.setPen(QColor(colour))
+        label = f"{self.priority.upper()} · {self.text}" if self.text else "No announcements"
+        width = QFontMetricsF(self.font()).horizontalAdvance(label)
+        rect = QRectF(8 - self.offset, 0, width + 8, self.height())
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignVCenter), label)
+        if self.offset:  # the start of the text follows its end round the loop
+            painter.drawText(
+                rect.translated(width + 60, 0), int(Qt.AlignmentFlag.AlignVCenter), label
+            )
+        painter.end()
+
+
+class MarqueeTicker(QWidget):
+    acknowledged = Signal(str)  # announcement id: send a read receipt
+    urgent_arrived = Signal(object)  # Announcement: raise a desktop notification
+
+    def __init__(
+        self, *, theme: Theme, now: Callable[[], float] = time.time, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        self._now = now
+        self.active: dict[str, Announcement] = {}
+        self.acked: set[str] = set()
+        self._rotation = 0
+        self._shown_since = 0.0
+        self.scroller = _Scroller(theme)
+        self.urgent_text = QLabel()
+        self.urgent_text.setWordWrap(True)
+        self.ack_button = QPushButton("Acknowledge")
+        self.ack_button.setAccessibleName("Acknowledge urgent announcement")
+        self.ack_button.clicked.connect(self._acknowledge)
+        self.urgent_bar = QWidget()
+        background, colour = theme.colours("urgent")
+        self.urgent_bar.setStyleSheet(
+            f"background:{background}; color:{colour}; border-radius:6px;"
+        )
+        bar = QHBoxLayout(self.urgent_bar)
+        bar.addWidget(self.urgent_text, 1)
+        bar.addWidget(self.ack_button)
+        self.urgent_bar.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.scroller)
+        layout.addWidget(self.urgent_bar)
+        self._scroll = QTimer(self)
+        self._scroll.timeout.connect(self.scroller.step)
+        self._scroll.start(30)
+        self._tick = QTimer(self)
+        self._tick.timeout.connect(self.refresh)
+        self._tick.start(1000)
+        self.refresh()
+
+    def show_message(self, message: object) -> None:
+        if isinstance(message, Announcement):
+            self.active[message.id] = message
+            self._rotation, self._shown_since = 0, self._now()  # show the most important now
+            if (
+                message.priority == "urgent"
+                and message.id not in self.acked
+                and self._live(message)
+            ):
+                self.urgent_arrived.emit(message)
+        elif isinstance(message, Retracted):
+            self.active.pop(message.id, None)
+        self.refresh()
+
+    def _live(self, a: Announcement) -> bool:
+        now = self._now()
+        return (a.starts_at is None or a.starts_at <= now) and (
+            a.expires_at is None or a.expires_at > now
+        )
+
+    def visible(self) -> list[Announcement]:
+        """Active announcements, most important first."""
+        live = [a for a in self.active.values() if self._live(a)]
+        return sorted(live, key=lambda a: (_RANK.get(a.priority, 3), -a.created_at))
+
+    def pending_urgent(self) -> Announcement | None:
+        return next(
+            (a for a in self.visible() if a.priority == "urgent" and a.id not in self.acked), None
+        )
+
+    def refresh(self) -> None:
+        shown = self.visible()
+        now = self._now()
+        if len(shown) > 1 and now - self._shown_since >= _ROTATE_S:
+            self._rotation += 1
+            self._shown_since = now
+        current = shown[self._rotation % len(shown)] if shown else None
+        self.scroller.show_text(
+            current.text if current else "", current.priority if current else "info"
+        )
+        if current is not None and current.priority != "urgent" and current.id not in self.acked:
+            self.acked.add(current.id)  # seen: an info/warning counts as read once shown
+            self.acknowledged.emit(current.id)
+        urgent = self.pending_urgent()
+        if urgent is None:
+            self.urgent_bar.hide()
+        else:
+            self.urgent_text.setText(f"<b>URGENT</b> from {urgent.author}: {urgent.text}")
+            self.urgent_bar.setAccessibleName(
+                f"Urgent announcement from {urgent.author}: {urgent.text}"
+            )
+            self.urgent_bar.show()
+
+    def _acknowledge(self) -> None:
+        urgent = self.pending_urgent()
+        if urgent is not None:
+            self.acked.add(urgent.id)
+            self.acknowledged.emit(urgent.id)
+        self.refresh()
