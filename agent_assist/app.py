@@ -444,6 +444,7 @@ def _open_settings(window: Any, *, first_run: bool) -> None:
 
     from agent_assist.config import save_user_setting
     from agent_assist.errors import SettingsError
+    from ui.bridge import Bridge
     from ui.settings import SettingsDialog
 
     settings = _settings()
@@ -464,6 +465,12 @@ def _open_settings(window: Any, *, first_run: bool) -> None:
         token_set=bool(_stored_token()),
         parent=window,
     )
+    relay = Bridge()
+    relay.level.connect(dialog.show_test_level)
+    relay.connection.connect(dialog.show_problem)  # the microphone test's failure, if any
+    dialog.test_device.connect(
+        lambda spec: _test_microphone(spec, relay.level.emit, relay.connection.emit)
+    )
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return
     problems = []
@@ -483,6 +490,23 @@ def _open_settings(window: Any, *, first_run: bool) -> None:
         window.statusBar().showMessage(
             "Saved. Restart Agent Assist to listen with the new settings.", 10000
         )
+
+
+def _test_microphone(
+    spec: str, on_level: Callable[[float], None], on_problem: Callable[[str], None]
+) -> None:
+    """Three seconds of the device's level, measured on a worker thread."""
+
+    def run() -> None:
+        from audio.devices import resolve_device
+        from audio.probe import probe_levels
+
+        try:
+            probe_levels(resolve_device(spec or "default"), seconds=3.0, on_level=on_level)
+        except AgentAssistError as exc:
+            on_problem(f"Microphone test: {exc}")
+
+    threading.Thread(target=run, name="microphone-test", daemon=True).start()
 
 
 def _store_token(token: str) -> bool:

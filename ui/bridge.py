@@ -15,3 +15,4 @@ class Bridge(QObject):
     connection = Signal(str)  # marquee client state
     results = Signal(str, object)  # knowledge search: query, list[ArticleRef]
     article = Signal(object)  # a full article: (title, body, department, authority)
+    level = Signal(float)  # the settings dialog's microphone test, dBFS
