@@ -12,6 +12,7 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
     ├── KnowledgeError               the knowledge cache: unreadable, or a request it cannot serve
     │   ├── KnowledgeImportError     a bad record in an import (has .path and .line); nothing stored
     │   └── SyncError                a sync payload that is corrupt or out of order; cache unchanged
+    ├── VerificationError            a signature, size or hash that does not match: nothing trusted
     ├── MarqueeError                 the marquee server, its protocol or its shared state
     │   ├── ProtocolError            a message that breaks the marquee protocol (has .code)
     │   └── BackendUnavailableError  the shared state (Redis) cannot be reached right now
@@ -53,6 +54,7 @@ __all__ = [
     "SyncError",
     "UnsafeArchiveError",
     "UsageError",
+    "VerificationError",
 ]
 
 
@@ -106,6 +108,10 @@ class KnowledgeImportError(KnowledgeError):
 
 class SyncError(KnowledgeError):
     """A sync payload was rejected; the cache is exactly as it was."""
+
+
+class VerificationError(AgentAssistError):
+    """A signature, size or hash does not match what was signed: nothing is trusted or installed."""
 
 
 class MarqueeError(AgentAssistError):

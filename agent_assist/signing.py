@@ -35,7 +35,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from agent_assist.errors import AgentAssistError
+from agent_assist.errors import AgentAssistError, VerificationError
 
 __all__ = [
     "PublicKey",
@@ -52,10 +52,6 @@ __all__ = [
 
 _PREHASHED, _LEGACY, _KEY_ALG = b"ED", b"Ed", b"Ed"
 _BLOCK = 1 << 20
-
-
-class VerificationError(AgentAssistError):
-    """A signature, size or hash does not match what was signed: nothing is trusted or installed."""
 
 
 @dataclass(frozen=True, slots=True)
