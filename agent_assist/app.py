@@ -61,6 +61,8 @@ class AppOptions:
     screenshot: str | None = None
     quit_after: float | None = None
     theme: str | None = None  # overrides the ui.theme setting (e.g. for screenshots)
+    server: str | None = None  # overrides server.url
+    token: str | None = None  # overrides the stored token
 
 
 def replay(path: Path | str, *, speed: float, stop: threading.Event) -> Iterator[Event]:
@@ -290,8 +292,16 @@ def run_app(options: AppOptions) -> int:
     server = DemoServer() if options.demo else None
     if server is not None:
         cleanup.append(server.close)
-    url = server.url if server else settings.get_str("server.url")
-    token = server.tokens[options.view] if server else _stored_token()
+    url = server.url if server else options.server or settings.get_str("server.url")
+    token = server.tokens[options.view] if server else options.token or _stored_token()
+    ssl_context = None
+    if url and url.startswith("wss://"):
+        from agent_assist.marquee.tls import client_context
+
+        ssl_context = client_context(
+            ca_file=settings.get_str("server.ca_file") or None,
+            pin_sha256=settings.get_str("server.pin_sha256") or None,
+        )
 
     if options.view == "supervisor":
         from ui.supervisor import SupervisorConsole
@@ -327,7 +337,11 @@ def run_app(options: AppOptions) -> int:
     client = None
     if url and token:
         client = MarqueeClient(
-            url, token, on_message=bridge.message.emit, on_state=bridge.connection.emit
+            url,
+            token,
+            on_message=bridge.message.emit,
+            on_state=bridge.connection.emit,
+            ssl_context=ssl_context,
         )
         client.start()
         cleanup.append(client.stop)
@@ -339,6 +353,8 @@ def run_app(options: AppOptions) -> int:
             window.send_requested.connect(lambda m: _send(client, m))
     elif options.view == "agent":
         window.set_connection("no server configured")
+    else:
+        window.set_connection_state("disconnected: no server or token (use --server and --token)")
 
     if options.view == "agent":
         events = Path(options.events) if options.events else DEMO_CALL

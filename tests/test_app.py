@@ -137,3 +137,44 @@ def test_demo_screenshot_needs_a_time(capsys: pytest.CaptureFixture[str]) -> Non
 
     assert main(["demo", "--screenshot", "x.png"]) == 2
     assert "--quit-after" in capsys.readouterr().err
+
+
+def test_the_supervisor_console_connects_to_a_real_server(tmp_path: Path, qtbot: QtBot) -> None:
+    """`agent-assist console` against a running server: announcements and receipts reach it."""
+    from agent_assist.marquee.protocol import Announce, Audience
+    from agent_assist.marquee.store import MarqueeStore
+    from tests.support.marquee import Node
+
+    node = Node(lambda: MarqueeStore(tmp_path / "m.db")).start()
+    try:
+        store = MarqueeStore(tmp_path / "m.db")
+        supervisor = store.create_token(role="supervisor", name="maria")
+        store.create_token(role="agent", name="ana")
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "AGENT_ASSIST_USER_SETTINGS": str(tmp_path / "u.toml"),
+               "AGENT_ASSIST_SITE_POLICY": str(tmp_path / "s.toml"), "XDG_CONFIG_HOME": str(tmp_path)}  # fmt: skip
+        store.announce(
+            Announce(text="Queue over 40", priority="urgent", audience=Audience(all=True)),
+            author="lee",
+        )
+        code = (
+            "import sys; from PySide6.QtCore import QTimer; from PySide6.QtWidgets import QApplication\n"
+            "app = QApplication(sys.argv[:1])\n"
+            "from agent_assist import app as a\n"
+            "def check():\n"
+            "    w = next(x for x in QApplication.topLevelWidgets() if x.windowTitle().endswith('supervisor console'))\n"
+            "    print('active', w.active_ids(), flush=True); app.quit()\n"
+            "QTimer.singleShot(3000, check)\n"
+            f"a.run_app(a.AppOptions(view='supervisor', server='{node.url}', token='{supervisor}'))\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "active ['a1-" in done.stdout
+    finally:
+        node.stop()

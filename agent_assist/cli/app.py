@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from agent_assist.errors import UsageError
@@ -32,6 +33,18 @@ def add_app_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> N
     )
     demo.set_defaults(run=_demo)
 
+    console = sub.add_parser(
+        "console",
+        help="the supervisor console (compose, read receipts, flag feed)",
+        description="Open the supervisor console on the marquee server (default: server.url from the "
+        "settings; the token from the OS keyring or AGENT_ASSIST_TOKEN).",
+    )
+    console.add_argument("--server", metavar="URL", help="e.g. wss://marquee.example:8765/")
+    console.add_argument(
+        "--token", default=os.environ.get("AGENT_ASSIST_TOKEN"), help="or AGENT_ASSIST_TOKEN"
+    )
+    console.set_defaults(run=_console)
+
 
 def _demo(args: argparse.Namespace) -> int:
     from agent_assist.app import AppOptions, run_app
@@ -51,6 +64,12 @@ def _demo(args: argparse.Namespace) -> int:
             theme=args.theme,
         )
     )
+
+
+def _console(args: argparse.Namespace) -> int:
+    from agent_assist.app import AppOptions, run_app
+
+    return run_app(AppOptions(view="supervisor", server=args.server, token=args.token))
 
 
 def run_desktop(args: argparse.Namespace) -> int:
