@@ -26,7 +26,7 @@ from typing import Any
 
 from agent_assist.config import Settings, load_settings, site_policy_path, user_settings_path
 from agent_assist.errors import AgentAssistError, EventFormatError
-from agent_assist.events import ArticleRef, Event, decode_lines
+from agent_assist.events import ArticleRef, Event, Mute, decode_lines
 
 Search = Callable[[str], list[ArticleRef]]
 
@@ -35,6 +35,7 @@ __all__ = [
     "AppOptions",
     "CallWorker",
     "KnowledgeWorker",
+    "connect_mute_toggle",
     "listener_source",
     "replay",
     "run_app",
@@ -61,6 +62,9 @@ class AppOptions:
     screenshot: str | None = None
     quit_after: float | None = None
     theme: str | None = None  # overrides the ui.theme setting (e.g. for screenshots)
+    audio: str | None = (
+        None  # demo: replay this WAV through the real recogniser (if a model is installed)
+    )
     server: str | None = None  # overrides server.url
     token: str | None = None  # overrides the stored token
 
@@ -114,6 +118,12 @@ class CallWorker(threading.Thread):
         self._interrupt = interrupt  # unblocks a source waiting for audio (Listener.stop)
         self.stop_event = threading.Event()
         self.error: str | None = None
+        self._injected: queue.SimpleQueue[Callable[[float], Event]] = queue.SimpleQueue()
+        self._t = 0.0  # call time of the newest event from the source
+
+    def inject(self, make: Callable[[float], Event]) -> None:
+        """Add an event (made with the current call time, s) from the GUI, e.g. the mute toggle."""
+        self._injected.put(make)
 
     def run(self) -> None:
         from agent_assist.events import ErrorEvent
@@ -128,12 +138,18 @@ class CallWorker(threading.Thread):
                 return
             session = CallSession(pack=load_pack(None), search=search)
             for event in self._source(self.stop_event):
-                self._emit(event)
-                for out in session.feed(event):
-                    self._emit(out)
+                while not self._injected.empty():  # the app's own events, at the current call time
+                    self._feed(session, self._injected.get()(self._t))
+                self._t = max(self._t, event.t)
+                self._feed(session, event)
         except AgentAssistError as exc:
             self.error = str(exc)
             self._emit(ErrorEvent(t=0.0, code="call_worker", message=str(exc)))
+
+    def _feed(self, session: Any, event: Event) -> None:
+        self._emit(event)
+        for out in session.feed(event):
+            self._emit(out)
 
     def stop(self) -> None:
         """Stop and wait: the worker may be inside onnxruntime or Vosk, which must not be torn down."""
@@ -314,7 +330,11 @@ def run_app(options: AppOptions) -> int:
     else:
         from ui.agent_window import AgentWindow
 
-        window = AgentWindow(theme=theme, always_on_top=settings.get_bool("ui.always_on_top"))
+        window = AgentWindow(
+            theme=theme,
+            always_on_top=settings.get_bool("ui.always_on_top"),
+            dock=settings.get_str("ui.dock"),
+        )
         knowledge = KnowledgeWorker(db=None, bridge=bridge)
         bridge.call_event.connect(window.show_event)
         bridge.message.connect(window.show_message)
@@ -357,27 +377,16 @@ def run_app(options: AppOptions) -> int:
         window.set_connection_state("disconnected: no server or token (use --server and --token)")
 
     if options.view == "agent":
-        events = Path(options.events) if options.events else DEMO_CALL
-        window.set_source(
-            f"Replaying a recorded call ({events.name}): events, not audio."
-            if options.demo or options.events
-            else "Live: listening to your headset"
-        )
-        if not (options.demo or options.events):
-            live = _start_live(window, bridge, settings, knowledge)
-            if live is None:
+        worker: CallWorker | None
+        if options.demo or options.events or options.audio:
+            worker = _start_replay(window, bridge, settings, knowledge, options)
+        else:
+            worker = _start_live(window, bridge, settings, knowledge)
+            if worker is None:
                 QTimer.singleShot(0, lambda: _open_settings(window, first_run=True))
-            else:
-                cleanup.append(live.stop)
-        if options.demo or options.events:
-            window.strip.set_status("Recogniser: not used (replaying recognised events)")
-            worker = CallWorker(
-                lambda stop: replay(events, speed=options.speed, stop=stop),
-                emit=bridge.call_event.emit,
-                make_search=_session_search(None, after=knowledge.ready),
-            )
-            worker.start()
+        if worker is not None:
             cleanup.append(worker.stop)
+            connect_mute_toggle(window, worker)
 
     if server is not None:  # the demo supervisor speaks up during the call
         announcer = MarqueeClient(
@@ -418,6 +427,57 @@ def run_app(options: AppOptions) -> int:
         for step in reversed(cleanup):
             with contextlib.suppress(Exception):
                 step()
+
+
+def connect_mute_toggle(window: Any, worker: CallWorker) -> None:
+    """The window's manual mute toggle becomes an ``app`` mute source for the risk engine."""
+
+    def toggled(muted: bool) -> None:
+        worker.inject(lambda t: Mute(t=t, muted=muted, source="app"))
+
+    window.strip.mute_toggled.connect(toggled)
+
+
+def _start_replay(
+    window: Any, bridge: Any, settings: Settings, knowledge: KnowledgeWorker, options: AppOptions
+) -> CallWorker:
+    """The demo call: from audio through the real recogniser when a model is installed, else events."""
+    events = Path(options.events) if options.events else DEMO_CALL
+    source: Callable[[threading.Event], Iterator[Event]] | None = None
+    interrupt = None
+    if options.audio:
+        try:
+            from audio.models import ModelStore
+            from audio.pipeline import Listener
+            from audio.recognizer import load_model
+
+            installed = ModelStore().find(settings.get_str("models.path") or None)
+            listener = Listener.from_wav(
+                options.audio, model=load_model(installed.path), realtime=True
+            )
+            source, interrupt = listener_source(listener), listener.stop
+            window.set_source(
+                f"Replaying {Path(options.audio).name} through {installed.name}: real recognition."
+            )
+            window.strip.set_status(f"Recogniser: {installed.name}")
+        except AgentAssistError as exc:
+            window.set_source(
+                f"Cannot recognise {Path(options.audio).name} ({exc}); replaying recorded events instead."
+            )
+    if source is None:
+        source = lambda stop: replay(events, speed=options.speed, stop=stop)  # noqa: E731
+        window.set_source(
+            window.source.text() or f"Replaying a recorded call ({events.name}): events, not audio."
+        )
+        window.strip.set_status("Recogniser: not used (replaying recognised events)")
+    worker = CallWorker(
+        source,
+        emit=bridge.call_event.emit,
+        make_search=_session_search(None, after=knowledge.ready),
+        interrupt=interrupt,
+    )
+    worker.start()
+    return worker
 
 
 def _start_live(

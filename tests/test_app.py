@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
-from agent_assist.app import DEMO_CALL, CallWorker, listener_source, replay
+from agent_assist.app import DEMO_CALL, CallWorker, connect_mute_toggle, listener_source, replay
 from agent_assist.events import ArticleRef, Flag, Suggestion, Utterance
 from audio.recognizer import VoskModel
 from tests.support import calls
@@ -178,3 +178,41 @@ def test_the_supervisor_console_connects_to_a_real_server(tmp_path: Path, qtbot:
         assert "active ['a1-" in done.stdout
     finally:
         node.stop()
+
+
+def test_the_manual_mute_toggle_reaches_the_risk_engine_as_an_app_mute(
+    wired: tuple[AgentWindow, Bridge], qtbot: QtBot
+) -> None:
+    import threading
+
+    from agent_assist.events import Call, Mute
+
+    window, bridge = wired
+    seen: list[object] = []
+    bridge.call_event.connect(seen.append)
+    go = threading.Event()
+
+    def source(stop: threading.Event):  # type: ignore[no-untyped-def]
+        yield Call(t=0.0, state="started")
+        go.wait(5)  # the agent presses Mute now
+        yield Utterance(
+            t=3.0,
+            channel="agent",
+            final=True,
+            text="these people are so stupid",
+            start=2.0,
+            end=3.0,
+        )
+
+    worker = CallWorker(source, emit=bridge.call_event.emit, make_search=None)
+    connect_mute_toggle(window, worker)
+    worker.start()
+    qtbot.waitUntil(lambda: window.strip.state == "LIVE", timeout=2000)
+    window.strip.mute_button.click()
+    go.set()
+    qtbot.waitUntil(lambda: not worker.is_alive(), timeout=5000)
+    qtbot.wait(50)
+    assert any(isinstance(e, Mute) and e.muted and e.source == "app" for e in seen)
+    kinds = [e.kind for e in seen if isinstance(e, Flag)]
+    assert "vent_while_muted" in kinds
+    assert "hot_mic" not in kinds

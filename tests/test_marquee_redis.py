@@ -181,3 +181,27 @@ def test_expired_announcements_are_not_replayed(
     time.sleep(0.5)
     _, caught_up = open_session(stack, b.url, agent)
     assert [m["text"] for m in caught_up if m["type"] == "announcement"] == ["lasting"]
+
+
+def test_a_burst_of_connections_is_served_not_refused(nodes: tuple[Node, Node]) -> None:
+    """More simultaneous handshakes than Redis connections in the pool: they queue, none fails."""
+    import asyncio
+
+    from websockets.asyncio.client import connect as aconnect
+
+    a, _ = nodes
+    agent = token(a, "agent", "ana")
+
+    async def one() -> str:
+        async with aconnect(a.url, additional_headers={"Authorization": f"Bearer {agent}"}) as ws:
+            await ws.send(json.dumps({"type": "hello", "v": 1, "last_seq": 0}))
+            while True:
+                message = json.loads(await ws.recv())
+                if message["type"] == "synced":
+                    return "ok"
+
+    async def burst() -> list[object]:
+        return await asyncio.gather(*(one() for _ in range(300)), return_exceptions=True)
+
+    results = asyncio.run(burst())
+    assert [r for r in results if r != "ok"] == []

@@ -327,3 +327,21 @@ def test_signal_emission_keeps_reference_counts(qtbot: QtBot) -> None:
     after = sys.getrefcount(True)
     assert count[0] == 500
     assert abs(after - before) < 10  # 6.12.0: -500
+
+
+def test_the_window_docks_along_the_right_edge_when_it_has_no_saved_place(qtbot: QtBot) -> None:
+    win = AgentWindow(theme=LIGHT, dock="right")
+    qtbot.addWidget(win)
+    area = win.screen().availableGeometry()
+    assert win.geometry().right() == area.right()
+    assert win.geometry().height() == area.height()
+
+
+def test_the_window_comes_back_where_the_agent_left_it(qtbot: QtBot) -> None:
+    first = AgentWindow(theme=LIGHT)
+    qtbot.addWidget(first)
+    first.setGeometry(50, 60, 380, 500)
+    first.close()  # saves its place
+    again = AgentWindow(theme=LIGHT, dock="right")
+    qtbot.addWidget(again)
+    assert (again.width(), again.height()) == (380, 500)

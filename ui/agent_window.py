@@ -40,8 +40,14 @@ class AgentWindow(QMainWindow):
     settings_requested = Signal()
 
     def __init__(
-        self, *, theme: Theme, always_on_top: bool = False, parent: QWidget | None = None
+        self,
+        *,
+        theme: Theme,
+        always_on_top: bool = False,
+        dock: str = "floating",
+        parent: QWidget | None = None,
     ) -> None:
+        """``dock``: right | left puts the window along that screen edge (unless it was moved)."""
         super().__init__(parent)
         self.setWindowTitle("Agent Assist")
         self.setAccessibleName("Agent Assist")
@@ -98,7 +104,8 @@ class AgentWindow(QMainWindow):
         self.ticker.urgent_arrived.connect(self._notify)
         self.strip.mute_toggled.connect(self._mute_toggled)
         self.resize(400, 760)
-        self._restore_geometry()
+        if not self._restore_geometry():
+            self.dock(dock)
 
     def _bring_back(self, _reason: object = None) -> None:
         self.showNormal()
@@ -162,10 +169,19 @@ class AgentWindow(QMainWindow):
             )
         QApplication.alert(self)
 
-    def _restore_geometry(self) -> None:
+    def _restore_geometry(self) -> bool:
         saved = QSettings().value("agent_window/geometry")
-        if isinstance(saved, QByteArray):
-            self.restoreGeometry(saved)
+        return isinstance(saved, QByteArray) and self.restoreGeometry(saved)
+
+    def dock(self, side: str) -> None:
+        """Stand along the right or left edge of the screen, full height, beside the softphone."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if side not in ("right", "left") or screen is None:
+            return
+        area = screen.availableGeometry()
+        width = min(max(self.width(), 360), area.width() // 3 or self.width())
+        x = area.right() - width + 1 if side == "right" else area.left()
+        self.setGeometry(x, area.top(), width, area.height())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         QSettings().setValue("agent_window/geometry", self.saveGeometry())

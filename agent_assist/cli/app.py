@@ -23,6 +23,12 @@ def add_app_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> N
     )
     demo.add_argument("--view", choices=("agent", "supervisor"), default="agent")
     demo.add_argument("--events", metavar="EVENTS.jsonl", help="replay this event log instead")
+    demo.add_argument(
+        "--audio",
+        metavar="CALL.wav",
+        help="replay this recording through the real recogniser (stereo: left you, right the "
+        "customer); falls back to the event log when no speech model is installed",
+    )
     demo.add_argument("--speed", type=float, default=1.0, help="replay speed (default 1.0)")
     demo.add_argument(
         "--screenshot", metavar="PNG", help="save the window here (needs --quit-after)"
@@ -62,6 +68,7 @@ def _demo(args: argparse.Namespace) -> int:
             screenshot=args.screenshot,
             quit_after=args.quit_after,
             theme=args.theme,
+            audio=args.audio,
         )
     )
 

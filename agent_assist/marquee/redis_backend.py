@@ -88,6 +88,7 @@ return version
 """
 _PLACEHOLDER = -1  # replaced inside the scripts by the real seq / version
 _WATCHDOG = 3.0  # seconds between checks that this node has heard every change
+_POOL = 64  # Redis connections per node
 
 
 class RedisBackend:
@@ -125,7 +126,16 @@ class RedisBackend:
         import redis.asyncio as aioredis
 
         if self._redis is None:
-            self._redis = aioredis.from_url(self.url, socket_timeout=10, socket_connect_timeout=5)
+            # blocking pool: a burst of handshakes (a reconnect storm) waits for a connection
+            # instead of failing with "too many connections"
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=_POOL,
+                timeout=10,
+                socket_timeout=10,
+                socket_connect_timeout=5,
+            )
+            self._redis = aioredis.Redis.from_pool(pool)
             self._scripts = {
                 name: self._redis.register_script(source)
                 for name, source in (

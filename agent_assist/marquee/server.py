@@ -186,16 +186,25 @@ class MarqueeServer:
         if url.path not in ("/", "/kb/changes", "/kb/review"):
             return _text(404, "not found\n")
         token = _bearer(request)
-        identity = await self.backend.identify(token) if token else None
+        try:
+            identity = await self.backend.identify(token) if token else None
+        except AgentAssistError as exc:  # shared state unreachable: clients back off and retry
+            log.warning("cannot check a token: %s", exc)
+            self.metrics["unavailable"] += 1
+            return _text(503, "the server cannot check tokens right now; try again\n")
         if identity is None:
             self.metrics["auth_failures"] += 1
             return _text(401, "missing or unknown token\n")
-        if url.path == "/kb/changes":
-            return await self._kb_changes(url.query)
-        if url.path == "/kb/review":
-            if not identity.can_broadcast:
-                return _text(403, "only supervisors and admins review submissions\n")
-            return _json(200, {"pending": await self.backend.kb_queue()})
+        try:
+            if url.path == "/kb/changes":
+                return await self._kb_changes(url.query)
+            if url.path == "/kb/review":
+                if not identity.can_broadcast:
+                    return _text(403, "only supervisors and admins review submissions\n")
+                return _json(200, {"pending": await self.backend.kb_queue()})
+        except AgentAssistError as exc:
+            log.warning("cannot answer %s: %s", url.path, exc)
+            return _text(503, "the server cannot answer right now; try again\n")
         connection.identity = identity  # type: ignore[attr-defined]
         return None
 
