@@ -34,7 +34,9 @@ __all__ = [
     "DEMO_CALL",
     "AppOptions",
     "CallWorker",
+    "KnowledgeServer",
     "KnowledgeWorker",
+    "exchange_knowledge",
     "connect_mute_toggle",
     "listener_source",
     "replay",
@@ -160,17 +162,47 @@ class CallWorker(threading.Thread):
             self.join()
 
 
-class KnowledgeWorker(threading.Thread):
-    """Serves the knowledge panel from its own connection: search, open, feedback, resolutions."""
+@dataclass(frozen=True, kw_only=True)
+class KnowledgeServer:
+    """Where the knowledge worker syncs articles from and sends resolutions to."""
 
-    def __init__(self, *, db: str | None, bridge: Any) -> None:
+    url: str
+    token: str
+    client: Any  # the app's MarqueeClient (resolutions go over its connection)
+    ssl_context: Any = None
+    every: float = 300.0  # seconds between syncs
+
+
+class KnowledgeWorker(threading.Thread):
+    """Serves the knowledge panel from its own connection: search, open, feedback, resolutions.
+
+    With a ``server``, it also sends queued resolutions and syncs the cache (all or
+    nothing) every ``server.every`` seconds and right after a new resolution; an
+    unreachable server only means "later".
+    """
+
+    def __init__(
+        self, *, db: str | None, bridge: Any, server: KnowledgeServer | None = None
+    ) -> None:
         super().__init__(name="knowledge-worker", daemon=True)
-        self._db, self._bridge = db, bridge
+        self._db, self._bridge, self.server = db, bridge, server
         self._jobs: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self.ready = threading.Event()  # the cache is open (and, first time, filled with the demo)
 
     def submit(self, job: str, payload: Any) -> None:
         self._jobs.put((job, payload))
+
+    def _exchange(self, kb: Any) -> None:
+        assert self.server is not None
+        try:
+            sent, version = exchange_knowledge(kb, self.server)
+        except AgentAssistError as exc:  # offline: the outbox waits, the cache stays as it is
+            self._bridge.connection.emit(f"connected; knowledge not synced ({exc})")
+            return
+        if version >= 0:
+            self._bridge.connection.emit(f"connected; knowledge synced to version {version}")
+        elif sent:
+            self._bridge.connection.emit(f"connected; {sent} resolution(s) sent for review")
 
     def stop(self) -> None:
         """Finish the current job (the first fill of the cache cannot be cut short) and end."""
@@ -191,8 +223,17 @@ class KnowledgeWorker(threading.Thread):
             return
         finally:
             self.ready.set()
-        while (item := self._jobs.get()) is not None:
+        next_exchange = time.monotonic() + 5.0  # let the window settle first
+        while True:
+            try:
+                item = self._jobs.get(timeout=max(0.1, next_exchange - time.monotonic()))
+            except queue.Empty:
+                item = ("exchange", None)
+            if item is None:
+                return
             job, payload = item
+            if job == "exchange":
+                next_exchange = time.monotonic() + (self.server.every if self.server else 1e9)
             try:
                 if job == "search":
                     hits = kb.search(payload, limit=6)
@@ -214,8 +255,48 @@ class KnowledgeWorker(threading.Thread):
                         steps=payload["steps"],
                         triggers=payload["triggers"],
                     )
+                    self.submit("exchange", None)
+                elif job == "exchange" and self.server is not None:
+                    self._exchange(kb)
             except AgentAssistError as exc:
                 self._bridge.call_event.emit(ErrorEvent(t=0.0, code="knowledge", message=str(exc)))
+
+
+def exchange_knowledge(kb: Any, server: KnowledgeServer) -> tuple[int, int]:
+    """Send queued resolutions, then sync the cache; returns (sent, new version or -1)."""
+    from agent_assist.marquee.http import fetch_json
+    from agent_assist.marquee.protocol import ProtocolError, Submit, decode, encode
+    from kb_cache.outbox import Rejected, flush
+    from kb_cache.sync import apply_sync, synced_version
+
+    def send(payload: dict[str, Any]) -> None:
+        try:
+            message = Submit(
+                ref=f"r{time.monotonic_ns()}",
+                title=payload["title"],
+                body=payload["body"],
+                tags=tuple(payload.get("tags", ())),
+                triggers=tuple(payload.get("triggers", ())),
+            )
+            decode(encode(message))  # what the server would refuse is refused here, for good
+        except (ProtocolError, KeyError, TypeError) as exc:
+            raise Rejected(str(exc)) from None
+        if not server.client.wait_connected(0):
+            raise OSError("not connected")
+        try:
+            server.client.submit(message)
+        except AgentAssistError as exc:
+            raise OSError(str(exc)) from None
+
+    sent, _ = flush(kb.db, send)
+    since = synced_version(kb.db)
+    changes = fetch_json(
+        server.url, f"/kb/changes?since={since}", token=server.token, ssl_context=server.ssl_context
+    )
+    if isinstance(changes, dict) and changes.get("version") == since:
+        return sent, -1
+    apply_sync(kb.db, changes, embedder=kb.embedder)
+    return sent, int(changes["version"])
 
 
 def _session_search(
@@ -366,6 +447,14 @@ def run_app(options: AppOptions) -> int:
         client.start()
         cleanup.append(client.stop)
         if options.view == "agent":
+            if settings.get_bool("knowledge.sync"):
+                knowledge.server = KnowledgeServer(
+                    url=url,
+                    token=token,
+                    client=client,
+                    ssl_context=ssl_context,
+                    every=settings.get_int("knowledge.sync_interval_s"),
+                )
             window.ticker.acknowledged.connect(lambda i: _send(client, Ack(id=i)))
             if options.demo or settings.get_bool("privacy.flag_feed"):  # the site's opt-in
                 bridge.call_event.connect(lambda e: _share_flag(e, client, window))

@@ -294,3 +294,47 @@ def test_push_without_a_server_keeps_the_resolutions_queued(
 def test_tokens_never_start_with_a_dash(store: MarqueeStore) -> None:
     # a token like "-x..." would be read as an option by `--token -x...`
     assert not any(tok(store, "agent", f"a{i}").startswith("-") for i in range(300))
+
+
+def test_the_apps_knowledge_exchange_sends_resolutions_and_syncs(
+    node: Node, store: MarqueeStore, tmp_path: Path
+) -> None:
+    """What the desktop app's knowledge worker does on its timer, against a real server."""
+    from agent_assist.app import KnowledgeServer, exchange_knowledge
+    from kb_cache.outbox import pending, submit_resolution
+    from kb_cache.search import KnowledgeBase
+    from kb_cache.store import open_cache
+
+    agent = tok(store, "agent", "ana", "manila")
+    client = MarqueeClient(node.url, agent, on_message=lambda m: None)
+    client.start()
+    try:
+        assert client.wait_connected(5)
+        kb = KnowledgeBase(open_cache(tmp_path / "cache.db"), embedder=None)
+        submit_resolution(kb.db, title="Reset a PIN", steps="Use the app: Cards, then Reset PIN.")
+        server = KnowledgeServer(url=node.url, token=agent, client=client)
+        assert exchange_knowledge(kb, server) == (1, -1)  # sent; nothing published yet
+        assert [s["title"] for s in store.knowledge.queue()] == ["Reset a PIN"]
+        assert pending(kb.db) == []
+        store.knowledge.publish([{"id": "pin-reset", "title": "PIN reset", "body": "Use the app."}])
+        assert exchange_knowledge(kb, server) == (0, 1)
+        assert [h.id for h in kb.search("pin reset", limit=1)] == ["pin-reset"]
+    finally:
+        client.stop()
+
+
+def test_the_apps_knowledge_exchange_keeps_resolutions_when_offline(tmp_path: Path) -> None:
+    from agent_assist.app import KnowledgeServer, exchange_knowledge
+    from agent_assist.errors import MarqueeError
+    from kb_cache.outbox import pending, submit_resolution
+    from kb_cache.search import KnowledgeBase
+    from kb_cache.store import open_cache
+    from tests.support.marquee import free_port
+
+    url = f"ws://127.0.0.1:{free_port()}/"
+    client = MarqueeClient(url, "t", on_message=lambda m: None)  # never started: not connected
+    kb = KnowledgeBase(open_cache(tmp_path / "cache.db"), embedder=None)
+    submit_resolution(kb.db, title="Reset a PIN", steps="Use the app.")
+    with pytest.raises(MarqueeError, match="cannot reach"):
+        exchange_knowledge(kb, KnowledgeServer(url=url, token="t", client=client))
+    assert [p.payload["title"] for p in pending(kb.db)] == ["Reset a PIN"]

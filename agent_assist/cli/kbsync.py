@@ -13,9 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
 
 from agent_assist.errors import AgentAssistError, UsageError
@@ -73,17 +70,10 @@ def add_kbsync_commands(ksub: Any, db_option: Any, connection_options: Any) -> N
     publish.set_defaults(run=_publish)
 
 
-def _http_url(server: str, path: str) -> str:
-    parts = urllib.parse.urlsplit(server)
-    if parts.scheme not in ("ws", "wss"):
-        raise UsageError(f"{server} is not a ws:// or wss:// URL")
-    return urllib.parse.urlunsplit(
-        ("https" if parts.scheme == "wss" else "http", parts.netloc, path, "", "")
-    )
-
-
 def _get(args: argparse.Namespace, path: str) -> Any:
     """GET ``path`` from the server's HTTP side with the bearer token; returns parsed JSON."""
+    from agent_assist.marquee.http import fetch_json
+
     if not args.token:
         raise UsageError("--token (or AGENT_ASSIST_TOKEN) is required")
     context = None
@@ -91,21 +81,7 @@ def _get(args: argparse.Namespace, path: str) -> Any:
         from agent_assist.marquee.tls import client_context
 
         context = client_context(ca_file=args.ca, pin_sha256=args.pin)
-    url = _http_url(args.server, "")
-    request = urllib.request.Request(
-        url.rstrip("/") + path, headers={"Authorization": f"Bearer {args.token}"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30, context=context) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode("utf-8", "replace").strip()
-        raise AgentAssistError(f"the server answered HTTP {exc.code}: {detail}") from None
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise AgentAssistError(f"cannot reach the server at {args.server} ({reason})") from None
-    except json.JSONDecodeError:
-        raise AgentAssistError("the server's answer is not JSON") from None
+    return fetch_json(args.server, path, token=args.token, ssl_context=context)
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ them with a signal).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import random
 import ssl
 import threading
@@ -36,6 +37,8 @@ from agent_assist.marquee.protocol import (
     Message,
     ProtocolError,
     Retracted,
+    Submit,
+    Submitted,
     decode,
     encode,
 )
@@ -78,6 +81,7 @@ class MarqueeClient:
         self._stopping = threading.Event()
         self._connected = threading.Event()
         self._scheduled: dict[str, asyncio.TimerHandle] = {}
+        self._awaiting: dict[str, concurrent.futures.Future[Submitted]] = {}
         self.failure: str | None = None  # set when retrying cannot help (e.g. bad token)
         self._thread = threading.Thread(target=self._run, name="marquee-client", daemon=True)
 
@@ -99,6 +103,22 @@ class MarqueeClient:
             future.result(timeout)
         except Exception as exc:
             raise AgentAssistError(f"could not send to the marquee server ({exc})") from None
+
+    def submit(self, message: Submit, timeout: float = 15.0) -> Submitted:
+        """Send a resolution for review and wait for the server's receipt (thread-safe).
+
+        Raises AgentAssistError when not connected or no receipt arrives in time:
+        the caller keeps the submission queued and tries again later.
+        """
+        future: concurrent.futures.Future[Submitted] = concurrent.futures.Future()
+        self._awaiting[message.ref] = future
+        try:
+            self.send(message, timeout)
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise AgentAssistError("the marquee server did not confirm the submission") from None
+        finally:
+            self._awaiting.pop(message.ref, None)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -173,6 +193,10 @@ class MarqueeClient:
             message = decode(frame)
         except ProtocolError:
             return  # a newer server's message type: ignore rather than fail
+        if isinstance(message, Submitted):
+            waiting = self._awaiting.get(message.ref)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(message)
         if isinstance(message, Announcement | Retracted):
             if message.seq <= self.last_seq:
                 return  # already seen before a reconnect
