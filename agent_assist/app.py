@@ -36,8 +36,9 @@ __all__ = [
     "CallWorker",
     "KnowledgeServer",
     "KnowledgeWorker",
-    "exchange_knowledge",
     "connect_mute_toggle",
+    "exchange_knowledge",
+    "install_model",
     "listener_source",
     "replay",
     "run_app",
@@ -633,6 +634,10 @@ def _open_settings(window: Any, *, first_run: bool) -> None:
     relay = Bridge()
     relay.level.connect(dialog.show_test_level)
     relay.connection.connect(dialog.show_problem)  # the microphone test's failure, if any
+    relay.progress.connect(dialog.show_install_progress)
+    relay.installed.connect(dialog.model_installed)
+    relay.failed.connect(dialog.install_failed)
+    dialog.install_model.connect(lambda source: install_model(source, relay, settings))
     dialog.test_device.connect(
         lambda spec: _test_microphone(spec, relay.level.emit, relay.connection.emit)
     )
@@ -672,6 +677,25 @@ def _test_microphone(
             on_problem(f"Microphone test: {exc}")
 
     threading.Thread(target=run, name="microphone-test", daemon=True).start()
+
+
+def install_model(source: str, relay: Any, settings: Settings) -> None:
+    """Install a model (catalog name, URL, zip, folder or signed bundle) on a worker thread."""
+
+    def run() -> None:
+        from audio.models import ModelStore
+
+        try:
+            store = ModelStore(mirror=settings.get_str("models.mirror") or None)
+            installed = store.install(
+                source, progress=lambda done, total: relay.progress.emit(done, total or 0)
+            )
+        except AgentAssistError as exc:
+            relay.failed.emit(f"Could not install {source}: {exc}")
+            return
+        relay.installed.emit(installed.name)
+
+    threading.Thread(target=run, name="model-install", daemon=True).start()
 
 
 def _store_token(token: str) -> bool:

@@ -98,3 +98,35 @@ def test_first_run_welcomes_and_every_field_is_named_for_screen_readers(
     assert dialog.windowTitle() == "Welcome to Agent Assist"
     assert all(dialog.editors[key].accessibleName().startswith(label) for key, label in FIELDS)
     assert dialog.token.accessibleName() == "Server token"
+
+
+def test_install_asks_the_app_for_the_named_model_and_selects_it_when_done(
+    qtbot: QtBot, files: tuple[Path, Path]
+) -> None:
+    dialog = dialog_for(qtbot, files)
+    model = dialog.editors["models.path"]
+    assert isinstance(model, QComboBox)
+    model.setCurrentText("vosk-model-small-en-us-0.15")
+    with qtbot.waitSignal(dialog.install_model) as blocker:
+        next(b for b in dialog.findChildren(QPushButton) if b.text() == "Install").click()
+    assert blocker.args == ["vosk-model-small-en-us-0.15"]
+    dialog.show_install_progress(512, 1024)
+    assert dialog.install_progress.value() == 500
+    dialog.model_installed("vosk-model-small-en-us-0.15")
+    assert model.currentText() == "vosk-model-small-en-us-0.15"
+    assert dialog.changes()["models.path"] == "vosk-model-small-en-us-0.15"
+
+
+def test_a_failed_install_is_one_clear_line_in_the_dialog(
+    qtbot: QtBot, files: tuple[Path, Path]
+) -> None:
+    from agent_assist.app import install_model
+    from ui.bridge import Bridge
+
+    dialog = dialog_for(qtbot, files)
+    relay = Bridge()
+    relay.failed.connect(dialog.install_failed)
+    install_model(str(files[0].parent / "no-such-model.zip"), relay, dialog.settings)
+    qtbot.waitUntil(lambda: "Could not install" in dialog.message.text(), timeout=10_000)
+    assert "no-such-model.zip" in dialog.message.text()
+    assert "Traceback" not in dialog.message.text()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -47,6 +48,7 @@ _LOCK_TIP = "Set by your IT team (site policy); it cannot be changed here."
 
 class SettingsDialog(QDialog):
     test_device = Signal(str)  # the app plays back levels through show_test_level
+    install_model = Signal(str)  # catalog name, URL, zip or folder: the app reports progress back
 
     def __init__(
         self,
@@ -88,6 +90,8 @@ class SettingsDialog(QDialog):
             row: QWidget = editor
             if key == "audio.input":
                 row = self._with_test(editor)
+            elif key == "models.path" and not locked:
+                row = self._with_install(editor)
             form.addRow(("🔒 " if locked else "") + label, row)
         self.token = QLineEdit()
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
@@ -149,6 +153,67 @@ class SettingsDialog(QDialog):
         row.addWidget(test)
         row.addWidget(self.test_meter)
         return box
+
+    def _with_install(self, editor: QWidget) -> QWidget:
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(editor, 1)
+        install = QPushButton("Install")
+        install.setToolTip(
+            "Download the model named here (or from this URL), through the site's mirror"
+        )
+        install.setAccessibleName("Install the model named here")
+        install.clicked.connect(lambda: self._install(str(self.value("models.path"))))
+        browse = QPushButton("From file…")
+        browse.setAccessibleName("Install a model from a zip file or an offline bundle")
+        browse.clicked.connect(self._browse_model)
+        row.addWidget(install)
+        row.addWidget(browse)
+        self.install_progress = QProgressBar()
+        self.install_progress.setAccessibleName("Model install progress")
+        self.install_progress.hide()
+        column.addLayout(row)
+        column.addWidget(self.install_progress)
+        return box
+
+    def _browse_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Install a speech model", "", "Model zip or signed bundle (*.zip);;All files (*)"
+        )
+        if path:
+            self._install(path)
+
+    def _install(self, source: str) -> None:
+        if not source.strip():
+            self.show_problem(
+                "Type a model name (see `agent-assist models list`) or choose a file."
+            )
+            return
+        self.install_progress.setRange(0, 0)  # busy until the size is known
+        self.install_progress.show()
+        self.show_problem(f"Installing {source} …")
+        self.install_model.emit(source.strip())
+
+    def show_install_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.install_progress.setRange(0, 1000)
+            self.install_progress.setValue(int(done * 1000 / total))
+
+    def model_installed(self, name: str) -> None:
+        """The app finished installing ``name``: select it."""
+        self.install_progress.hide()
+        combo = self.editors["models.path"]
+        if isinstance(combo, QComboBox):
+            if combo.findText(name) < 0:
+                combo.addItem(name)
+            combo.setCurrentText(name)
+        self.show_problem(f"Installed {name}.")
+
+    def install_failed(self, message: str) -> None:
+        self.install_progress.hide()
+        self.show_problem(message)
 
     def show_test_level(self, dbfs: float) -> None:
         self.test_meter.setValue(int(max(0.0, min(1.0, (dbfs + 60.0) / 60.0)) * 100))
