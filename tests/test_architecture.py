@@ -63,7 +63,8 @@ def test_adapters_never_import_each_other_or_the_composition_root(adapter: str) 
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
-                assert node.module not in ("agent_assist.cli", "agent_assist.app"), path
+                root = ".".join(node.module.split(".")[:2])
+                assert root not in ("agent_assist.cli", "agent_assist.app"), path
 
 
 def test_cli_starts_without_importing_heavy_libraries() -> None:

@@ -16,6 +16,6 @@ class Bridge(QObject):
     results = Signal(str, object)  # knowledge search: query, list[ArticleRef]
     article = Signal(object)  # a full article: (title, body, department, authority)
     level = Signal(float)  # the settings dialog's microphone test, dBFS
-    progress = Signal(object, object)  # a model install: bytes done, total (0 if unknown); may pass 2 GiB
+    progress = Signal(object, object)  # a model install: bytes done, total (0: unknown), > 2 GiB ok
     installed = Signal(str)  # a model install finished: its name
     failed = Signal(str)  # a model install failed: why

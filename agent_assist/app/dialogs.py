@@ -1,0 +1,135 @@
+"""The settings dialog's work: saving, the microphone test, model installs, the token."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from agent_assist.config import Settings, load_settings, site_policy_path, user_settings_path
+from agent_assist.errors import AgentAssistError
+
+
+def _settings() -> Settings:
+    settings = load_settings(site=site_policy_path(), user=user_settings_path())
+    for problem in settings.problems:
+        print(f"agent-assist: {problem}", file=sys.stderr)
+    return settings
+
+
+def _open_settings(window: Any, *, first_run: bool) -> None:
+    """The settings dialog; saves what changed (locked keys cannot be changed) and the token."""
+    from PySide6.QtWidgets import QDialog, QMessageBox
+
+    from agent_assist.config import save_user_setting
+    from agent_assist.errors import SettingsError
+    from ui.bridge import Bridge
+    from ui.settings import SettingsDialog
+
+    settings = _settings()
+    try:
+        from audio.devices import list_input_devices
+        from audio.models import ModelStore
+
+        devices = [d.id for d in list_input_devices()]
+        models = [m.name for m in ModelStore().installed()]
+    except AgentAssistError as exc:
+        devices, models = [], []
+        window.set_source(f"Cannot list devices or models: {exc}")
+    dialog = SettingsDialog(
+        settings,
+        devices=devices,
+        models=models,
+        first_run=first_run,
+        token_set=bool(_stored_token()),
+        parent=window,
+    )
+    relay = Bridge()
+    relay.level.connect(dialog.show_test_level)
+    relay.connection.connect(dialog.show_problem)  # the microphone test's failure, if any
+    relay.progress.connect(dialog.show_install_progress)
+    relay.installed.connect(dialog.model_installed)
+    relay.failed.connect(dialog.install_failed)
+    dialog.install_model.connect(lambda source: install_model(source, relay, settings))
+    dialog.test_device.connect(
+        lambda spec: _test_microphone(spec, relay.level.emit, relay.connection.emit)
+    )
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return
+    problems = []
+    for key, value in dialog.changes().items():
+        try:
+            settings = save_user_setting(user_settings_path(), key, value, settings=settings)
+        except SettingsError as exc:
+            problems.append(str(exc))
+    token = dialog.new_token()
+    if token and not _store_token(token):
+        problems.append(
+            "No keyring on this desktop: set AGENT_ASSIST_TOKEN instead of saving the token."
+        )
+    if problems:
+        QMessageBox.warning(window, "Some settings were not saved", "\n".join(problems))
+    else:
+        window.statusBar().showMessage(
+            "Saved. Restart Agent Assist to listen with the new settings.", 10000
+        )
+
+
+def _test_microphone(
+    spec: str, on_level: Callable[[float], None], on_problem: Callable[[str], None]
+) -> None:
+    """Three seconds of the device's level, measured on a worker thread."""
+
+    def run() -> None:
+        from audio.devices import resolve_device
+        from audio.probe import probe_levels
+
+        try:
+            probe_levels(resolve_device(spec or "default"), seconds=3.0, on_level=on_level)
+        except AgentAssistError as exc:
+            on_problem(f"Microphone test: {exc}")
+
+    threading.Thread(target=run, name="microphone-test", daemon=True).start()
+
+
+def install_model(source: str, relay: Any, settings: Settings) -> None:
+    """Install a model (catalog name, URL, zip, folder or signed bundle) on a worker thread."""
+
+    def run() -> None:
+        from audio.models import ModelStore
+
+        try:
+            store = ModelStore(mirror=settings.get_str("models.mirror") or None)
+            installed = store.install(
+                source, progress=lambda done, total: relay.progress.emit(done, total or 0)
+            )
+        except AgentAssistError as exc:
+            relay.failed.emit(f"Could not install {source}: {exc}")
+            return
+        relay.installed.emit(installed.name)
+
+    threading.Thread(target=run, name="model-install", daemon=True).start()
+
+
+def _store_token(token: str) -> bool:
+    try:
+        import keyring
+
+        keyring.set_password("agent-assist", "marquee-token", token)
+    except Exception:  # no keyring package or no usable backend
+        return False
+    return True
+
+
+def _stored_token() -> str | None:
+    """The marquee token: the OS keyring when available, else AGENT_ASSIST_TOKEN."""
+    import os
+
+    try:
+        import keyring
+
+        token = keyring.get_password("agent-assist", "marquee-token")
+    except Exception:  # no keyring package or no backend on this desktop
+        token = None
+    return token or os.environ.get("AGENT_ASSIST_TOKEN")
