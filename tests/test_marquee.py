@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,47 +19,17 @@ from agent_assist.marquee.protocol import (
     Announcement,
     Message,
 )
-from agent_assist.marquee.server import MarqueeServer
 from agent_assist.marquee.store import MarqueeStore
+from tests.support.marquee import Node
 
 
-class Running:
-    """A MarqueeServer on its own thread and event loop; restartable on the same port and db."""
+class Running(Node):
+    """A single-node server on SQLite; restartable on the same port and database."""
 
     def __init__(self, db: Path) -> None:
+        super().__init__(lambda: MarqueeStore(db))
         self.db = db
         self.store = MarqueeStore(db)
-        self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: MarqueeServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            self._server = MarqueeServer(MarqueeStore(self.db), port=self.port)
-            self.port = loop.run_until_complete(self._server.start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._server.close())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        assert ready.wait(10)
-
-    def stop(self) -> None:
-        assert self._loop is not None
-        assert self._thread is not None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/"
 
 
 @pytest.fixture
