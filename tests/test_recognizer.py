@@ -128,8 +128,16 @@ def test_device_rates_are_recognised_like_16_khz(model: VoskModel, rate: int) ->
         if e.final
     ]
     assert len(finals) == 1
-    assert abs(finals[0].start - reference[0].start) < 0.25
-    assert abs(finals[0].end - reference[0].end) < 0.25
+    # The words' timing must not shift with the rate. Compare the phrase's end and its last
+    # word: the first word is not stable, because the same audio can decode with or without a
+    # leading filler word depending on what the shared model decoded before in this process.
+    final, ref = finals[0], reference[0]
+    assert abs(final.end - ref.end) < 0.25
+    assert final.words is not None
+    assert ref.words is not None
+    assert abs(final.words[-1].start - ref.words[-1].start) < 0.25
+    speech_starts = 0.8  # after the leading hiss
+    assert speech_starts - 0.25 <= final.start <= speech_starts + 0.6
 
 
 def test_live_mode_stamps_events_with_the_clock(
