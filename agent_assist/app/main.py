@@ -226,7 +226,7 @@ def _start_replay(
             listener = Listener.from_wav(
                 options.audio, model=load_model(installed.path), realtime=True
             )
-            source, interrupt = listener_source(listener), listener.stop
+            source, interrupt = _as_a_call(listener_source(listener)), listener.stop
             window.set_source(
                 f"Replaying {Path(options.audio).name} through {installed.name}: real recognition."
             )
@@ -249,6 +249,23 @@ def _start_replay(
     )
     worker.start()
     return worker
+
+
+def _as_a_call(
+    source: Callable[[threading.Event], Iterator[Event]],
+) -> Callable[[threading.Event], Iterator[Event]]:
+    """A recording is one whole call: frame its events with call started and ended."""
+    from agent_assist.events import Call
+
+    def events(stop: threading.Event) -> Iterator[Event]:
+        yield Call(t=0.0, state="started")
+        last = 0.0
+        for event in source(stop):
+            last = max(last, event.t)
+            yield event
+        yield Call(t=last, state="ended")
+
+    return events
 
 
 def _start_live(
