@@ -20,7 +20,7 @@ from agent_assist.marquee.protocol import (
     Message,
 )
 from agent_assist.marquee.store import MarqueeStore
-from tests.support.marquee import Node
+from tests.support.marquee import Node, next_of, open_session
 
 
 class Running(Node):
@@ -57,23 +57,7 @@ def session(
     server: Running, tok: str, last_seq: int = 0
 ) -> tuple[ClientConnection, list[dict[str, object]]]:
     """Connect, say hello, and return the connection and everything up to 'synced'."""
-    ws = _OPEN.enter_context(
-        connect(server.url, additional_headers={"Authorization": f"Bearer {tok}"})
-    )
-    ws.send(json.dumps({"type": "hello", "v": 1, "last_seq": last_seq}))
-    seen = []
-    while True:
-        message = json.loads(ws.recv(timeout=5))
-        seen.append(message)
-        if message["type"] == "synced":
-            return ws, seen
-
-
-def next_of(ws: ClientConnection, kind: str) -> dict[str, object]:
-    while True:
-        message = json.loads(ws.recv(timeout=5))
-        if message["type"] == kind:
-            return message
+    return open_session(_OPEN, server.url, tok, last_seq)
 
 
 def test_health_and_metrics_over_plain_http(server: Running) -> None:
