@@ -294,19 +294,22 @@ class RedisBackend:
     async def announce(self, message: Announce, *, author: str) -> Announcement:
         import secrets
 
-        announcement = Announcement(
-            id=f"a{secrets.token_hex(6)}",
-            seq=_PLACEHOLDER,
-            text=message.text,
-            priority=message.priority,
-            audience=message.audience,
-            author=author,
-            created_at=time.time(),
-            starts_at=message.starts_at,
-            expires_at=message.expires_at,
-        )
-        seq = await self._commit(announcement.id, encode(announcement), "new")
-        return dataclasses.replace(announcement, seq=seq)
+        for _ in range(5):  # a fresh random id; taken ids (vanishingly rare) are drawn again
+            announcement = Announcement(
+                id=f"a{secrets.token_hex(6)}",
+                seq=_PLACEHOLDER,
+                text=message.text,
+                priority=message.priority,
+                audience=message.audience,
+                author=author,
+                created_at=time.time(),
+                starts_at=message.starts_at,
+                expires_at=message.expires_at,
+            )
+            seq = await self._commit(announcement.id, encode(announcement), "new")
+            if seq > 0:
+                return dataclasses.replace(announcement, seq=seq)
+        raise BackendUnavailableError("could not find a free announcement id; try again")
 
     async def edit(self, message: Edit) -> Announcement | None:
         for _ in range(5):  # optimistic: retry if another node changed it meanwhile
