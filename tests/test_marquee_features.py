@@ -338,3 +338,40 @@ def test_the_apps_knowledge_exchange_keeps_resolutions_when_offline(tmp_path: Pa
     with pytest.raises(MarqueeError, match="cannot reach"):
         exchange_knowledge(kb, KnowledgeServer(url=url, token="t", client=client))
     assert [p.payload["title"] for p in pending(kb.db)] == ["Reset a PIN"]
+
+
+def test_approving_a_title_like_an_existing_article_adds_rather_than_replaces(
+    store: MarqueeStore,
+) -> None:
+    from agent_assist.marquee.protocol import Review, Submit
+
+    store.knowledge.publish(
+        [{"id": "card-stuck", "title": "Card stuck", "body": "The curated steps."}]
+    )
+    queued = store.knowledge.submit(
+        Submit(ref="1", title="Card stuck", body="My way."), author="ana", site=""
+    )
+    reviewed = store.knowledge.review(Review(id=queued, decision="approve"), reviewer="maria")
+    assert reviewed is not None
+    assert reviewed.article_id == "card-stuck-2"
+    bodies = {a["id"]: a["body"] for a in store.knowledge.changes(0)["articles"]}
+    assert bodies == {"card-stuck": "The curated steps.", "card-stuck-2": "My way."}
+
+
+def test_a_push_that_is_rate_limited_keeps_the_resolution_queued(
+    node: Node, store: MarqueeStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = str(tmp_path / "cache.db")
+    agent = tok(store, "agent", "ana")
+    for i in range(25):  # more than the server accepts in 10 s from one connection
+        assert (
+            main(["kb", "submit", "--db", cache, "--title", f"Fix {i}", "--steps", "Steps."]) == 0
+        )
+    assert main(["kb", "push", "--db", cache, "--server", node.url, "--token", agent]) == 1
+    from kb_cache.outbox import pending
+    from kb_cache.store import open_cache
+
+    db = open_cache(cache)
+    left = pending(db)
+    assert left  # still queued for the next push, not rejected
+    assert db.execute("SELECT count(*) FROM outbox WHERE state = 'rejected'").fetchone()[0] == 0

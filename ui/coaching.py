@@ -75,17 +75,24 @@ class CoachingCard(QFrame):
         snooze.setText("Snooze")
         snooze.setToolTip("Do not show this kind again during this call")
         snooze.setAccessibleName(f"Snooze {title} for this call")
-        snooze.clicked.connect(lambda: self.snooze.emit(flag.kind))
+        snooze.clicked.connect(self._snooze_kind)
         close = QToolButton()
         close.setText("✕")
         close.setToolTip("Dismiss")
         close.setAccessibleName(f"Dismiss {title}")
-        close.clicked.connect(lambda: self.dismissed.emit(self))
+        close.clicked.connect(self._dismiss)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(label, 1)
         layout.addWidget(snooze)
         layout.addWidget(close)
+
+    # slots return None: PySide6 mishandles slots that return values (see pyproject's pin)
+    def _snooze_kind(self) -> None:
+        self.snooze.emit(self.flag.kind)
+
+    def _dismiss(self) -> None:
+        self.dismissed.emit(self)
 
 
 class CoachingPanel(QWidget):

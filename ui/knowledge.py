@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent_assist.events import ArticleRef, Suggestion
+from agent_assist.marquee.protocol import ProtocolError, Submit, decode, encode
 from ui.theme import Theme
 
 __all__ = ["KnowledgePanel", "ResolutionDialog", "snippet_html"]
@@ -92,9 +93,7 @@ class KnowledgePanel(QWidget):
         self.search.setPlaceholderText("Search the knowledge base…")
         self.search.setAccessibleName("Knowledge search")
         self.search.setClearButtonEnabled(True)
-        self.search.returnPressed.connect(
-            lambda: self.search_requested.emit(self.search.text().strip())
-        )
+        self.search.returnPressed.connect(self._search)
         self.heading = QLabel("Suggestions appear while the customer explains")
         self.heading.setWordWrap(True)
         self.cards_box = QVBoxLayout()
@@ -117,6 +116,9 @@ class KnowledgePanel(QWidget):
         layout.addWidget(add)
         self.cards: list[ArticleCard] = []
         self._searching = False
+
+    def _search(self) -> None:
+        self.search_requested.emit(self.search.text().strip())
 
     def show_suggestion(self, suggestion: Suggestion) -> None:
         if self._searching and self.search.text().strip():
@@ -219,5 +221,12 @@ class ResolutionDialog(QDialog):
     def _accept(self) -> None:
         if not self.title.text().strip() or not self.steps.toPlainText().strip():
             self.note.setText("A resolution needs a title and what resolved it.")
+            return
+        value = self.value()
+        try:  # what the server would refuse is refused now, while the agent can still fix it
+            decode(encode(Submit(ref="check", title=str(value["title"]), body=str(value["steps"]),
+                                 triggers=tuple(value["triggers"]))))  # type: ignore[arg-type]  # fmt: skip
+        except ProtocolError as exc:
+            self.note.setText(f"Please change this: {exc}")
             return
         self.accept()

@@ -149,7 +149,7 @@ class SettingsDialog(QDialog):
         self.test_meter.setTextVisible(False)
         self.test_meter.setMaximumWidth(80)
         self.test_meter.setAccessibleName("Microphone test level")
-        test.clicked.connect(lambda: self.test_device.emit(self.value("audio.input")))
+        test.clicked.connect(self._test)
         row.addWidget(test)
         row.addWidget(self.test_meter)
         return box
@@ -214,6 +214,9 @@ class SettingsDialog(QDialog):
     def install_failed(self, message: str) -> None:
         self.install_progress.hide()
         self.show_problem(message)
+
+    def _test(self) -> None:
+        self.test_device.emit(self.value("audio.input"))
 
     def show_test_level(self, dbfs: float) -> None:
         self.test_meter.setValue(int(max(0.0, min(1.0, (dbfs + 60.0) / 60.0)) * 100))

@@ -10,6 +10,7 @@ by time (``now`` is injectable for tests).
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 
@@ -158,7 +159,9 @@ class MarqueeTicker(QWidget):
         if urgent is None:
             self.urgent_bar.hide()
         else:
-            self.urgent_text.setText(f"<b>URGENT</b> from {urgent.author}: {urgent.text}")
+            self.urgent_text.setText(  # server text is escaped: never markup
+                f"<b>URGENT</b> from {html.escape(urgent.author)}: {html.escape(urgent.text)}"
+            )
             self.urgent_bar.setAccessibleName(
                 f"Urgent announcement from {urgent.author}: {urgent.text}"
             )

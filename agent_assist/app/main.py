@@ -98,7 +98,9 @@ def run_app(options: AppOptions) -> int:
             always_on_top=settings.get_bool("ui.always_on_top"),
             dock=settings.get_str("ui.dock"),
         )
-        knowledge = KnowledgeWorker(db=None, bridge=bridge)
+        kb_path = settings.get_str("knowledge.db") or None
+        knowledge = KnowledgeWorker(db=kb_path, bridge=bridge, seed_demo=options.demo)
+        bridge.knowledge_status.connect(lambda text: window.statusBar().showMessage(text, 15000))
         bridge.call_event.connect(window.show_event)
         bridge.message.connect(window.show_message)
         bridge.connection.connect(window.set_connection)
@@ -223,10 +225,11 @@ def _start_replay(
             from audio.recognizer import load_model
 
             installed = ModelStore().find(settings.get_str("models.path") or None)
-            listener = Listener.from_wav(
-                options.audio, model=load_model(installed.path), realtime=True
+            audio, path = options.audio, installed.path
+            source, interrupt = lazy_listener(
+                lambda: Listener.from_wav(audio, model=load_model(path), realtime=True)
             )
-            source, interrupt = _as_a_call(listener_source(listener)), listener.stop
+            source = _as_a_call(source)
             window.set_source(
                 f"Replaying {Path(options.audio).name} through {installed.name}: real recognition."
             )
@@ -244,7 +247,9 @@ def _start_replay(
     worker = CallWorker(
         source,
         emit=bridge.call_event.emit,
-        make_search=_session_search(None, after=knowledge.ready),
+        make_search=_session_search(
+            knowledge.db, after=knowledge.ready, seed_demo=knowledge.seed_demo
+        ),
         interrupt=interrupt,
     )
     worker.start()
@@ -283,8 +288,10 @@ def _start_live(
         agent = resolve_device(settings.get_str("audio.input") or "default")
         far_end = settings.get_str("audio.far_end")
         customer = resolve_device(far_end) if far_end else None
-        listener = Listener.from_devices(
-            model=load_model(installed.path), agent=agent, customer=customer
+        source, interrupt = lazy_listener(  # the model loads on the worker, not the GUI thread
+            lambda: Listener.from_devices(
+                model=load_model(installed.path), agent=agent, customer=customer
+            )
         )
     except AgentAssistError as exc:
         window.set_source(f"Not listening: {exc}")
@@ -293,10 +300,36 @@ def _start_live(
         f"Live: {agent.name}" + (f" + {customer.name}" if customer else "") + f" · {installed.name}"
     )
     worker = CallWorker(
-        listener_source(listener),
+        source,
         emit=bridge.call_event.emit,
-        make_search=_session_search(None, after=knowledge.ready),
-        interrupt=listener.stop,
+        make_search=_session_search(
+            knowledge.db, after=knowledge.ready, seed_demo=knowledge.seed_demo
+        ),
+        interrupt=interrupt,
     )
     worker.start()
     return worker
+
+
+def lazy_listener(
+    build: Callable[[], Any],
+) -> tuple[Callable[[threading.Event], Iterator[Event]], Callable[[], None]]:
+    """A CallWorker source that builds its Listener (loading the model) on the worker thread,
+    and the interrupt that stops it once built."""
+    built: list[Any] = []
+    lock = threading.Lock()
+
+    def events(stop: threading.Event) -> Iterator[Event]:
+        listener = build()
+        with lock:
+            built.append(listener)
+        if stop.is_set():
+            return
+        yield from listener_source(listener)(stop)
+
+    def interrupt() -> None:
+        with lock:
+            for listener in built:
+                listener.stop()
+
+    return events, interrupt

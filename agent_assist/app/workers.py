@@ -8,6 +8,7 @@ searches, article requests, feedback and resolutions, and syncs with the server.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -19,6 +20,7 @@ from typing import Any
 from agent_assist.errors import AgentAssistError, EventFormatError
 from agent_assist.events import ArticleRef, Event, decode_lines
 
+log = logging.getLogger("agent_assist.app")
 Search = Callable[[str], list[ArticleRef]]
 
 
@@ -83,12 +85,14 @@ class CallWorker(threading.Thread):
         from agent_assist.risk.pack import load_pack
         from agent_assist.session import CallSession
 
+        search = None
+        try:  # opened on this thread; without it the call still gets coaching, just no articles
+            search = self._make_search(self.stop_event) if self._make_search else None
+        except AgentAssistError as exc:
+            self._emit(ErrorEvent(t=0.0, code="knowledge", message=f"no suggestions: {exc}"))
+        if self.stop_event.is_set():
+            return
         try:
-            search = (
-                self._make_search(self.stop_event) if self._make_search else None
-            )  # on this thread
-            if self.stop_event.is_set():
-                return
             session = CallSession(pack=load_pack(None), search=search)
             for event in self._source(self.stop_event):
                 while not self._injected.empty():  # the app's own events, at the current call time
@@ -133,10 +137,16 @@ class KnowledgeWorker(threading.Thread):
     """
 
     def __init__(
-        self, *, db: str | None, bridge: Any, server: KnowledgeServer | None = None
+        self,
+        *,
+        db: str | None,
+        bridge: Any,
+        server: KnowledgeServer | None = None,
+        seed_demo: bool = False,
     ) -> None:
+        """``seed_demo``: fill an empty cache with the demo articles (the demo only)."""
         super().__init__(name="knowledge-worker", daemon=True)
-        self._db, self._bridge, self.server = db, bridge, server
+        self.db, self._bridge, self.server, self.seed_demo = db, bridge, server, seed_demo
         self._jobs: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self.ready = threading.Event()  # the cache is open (and, first time, filled with the demo)
 
@@ -145,15 +155,17 @@ class KnowledgeWorker(threading.Thread):
 
     def _exchange(self, kb: Any) -> None:
         assert self.server is not None
+        if not self.server.client.wait_connected(0):
+            return  # offline: the outbox waits, the cache stays as it is; try on the next tick
         try:
             sent, version = exchange_knowledge(kb, self.server)
-        except AgentAssistError as exc:  # offline: the outbox waits, the cache stays as it is
-            self._bridge.connection.emit(f"connected; knowledge not synced ({exc})")
+        except AgentAssistError as exc:
+            self._bridge.knowledge_status.emit(f"Knowledge not synced: {exc}")
             return
         if version >= 0:
-            self._bridge.connection.emit(f"connected; knowledge synced to version {version}")
+            self._bridge.knowledge_status.emit(f"Knowledge updated to version {version}")
         elif sent:
-            self._bridge.connection.emit(f"connected; {sent} resolution(s) sent for review")
+            self._bridge.knowledge_status.emit(f"{sent} resolution(s) sent for review")
 
     def stop(self) -> None:
         """Finish the current job (the first fill of the cache cannot be cut short) and end."""
@@ -168,7 +180,7 @@ class KnowledgeWorker(threading.Thread):
         from kb_cache.outbox import submit_resolution
 
         try:
-            kb = open_kb(self._db)
+            kb = open_kb(self.db, seed_demo=self.seed_demo)
         except AgentAssistError as exc:
             self._bridge.call_event.emit(ErrorEvent(t=0.0, code="knowledge", message=str(exc)))
             return
@@ -211,6 +223,12 @@ class KnowledgeWorker(threading.Thread):
                     self._exchange(kb)
             except AgentAssistError as exc:
                 self._bridge.call_event.emit(ErrorEvent(t=0.0, code="knowledge", message=str(exc)))
+            except (
+                Exception
+            ) as exc:  # e.g. the cache locked by a CLI sync: this job fails, not the panel
+                log.exception("knowledge job %s failed", job)
+                message = f"the knowledge cache failed ({exc.__class__.__name__}); try again"
+                self._bridge.call_event.emit(ErrorEvent(t=0.0, code="knowledge", message=message))
 
 
 def exchange_knowledge(kb: Any, server: KnowledgeServer) -> tuple[int, int]:
@@ -241,8 +259,9 @@ def exchange_knowledge(kb: Any, server: KnowledgeServer) -> tuple[int, int]:
 
     sent, _ = flush(kb.db, send)
     since = synced_version(kb.db)
+    path = f"/kb/changes?since={since}"
     changes = fetch_json(
-        server.url, f"/kb/changes?since={since}", token=server.token, ssl_context=server.ssl_context
+        server.url, path, token=server.token, ssl_context=server.ssl_context, timeout=10.0
     )
     if isinstance(changes, dict) and changes.get("version") == since:
         return sent, -1
@@ -251,7 +270,7 @@ def exchange_knowledge(kb: Any, server: KnowledgeServer) -> tuple[int, int]:
 
 
 def _session_search(
-    db: str | None, *, after: threading.Event | None = None
+    db: str | None, *, after: threading.Event | None = None, seed_demo: bool = False
 ) -> Callable[[threading.Event], Search | None]:
     def make(stop: threading.Event) -> Search | None:
         from agent_assist.cli.kb import open_kb
@@ -259,7 +278,7 @@ def _session_search(
         while after is not None and not after.wait(0.1):  # one thread fills an empty cache
             if stop.is_set():
                 return None
-        kb = open_kb(db)
+        kb = open_kb(db, seed_demo=seed_demo)
 
         def search(query: str) -> list[ArticleRef]:
             return [

@@ -115,11 +115,11 @@ def embedder_if(enabled: bool) -> Any:
     return _embedder(enabled)
 
 
-def open_kb(db: str | None) -> Any:
-    """A KnowledgeBase on ``db`` (or the default cache, filled with the demo if empty)."""
+def open_kb(db: str | None, *, seed_demo: bool = True) -> Any:
+    """A KnowledgeBase on ``db`` (or the default cache, filled with the demo if empty and asked)."""
     from kb_cache.search import KnowledgeBase
 
-    cache = _open(argparse.Namespace(db=db), seed_demo=True)
+    cache = _open(argparse.Namespace(db=db), seed_demo=seed_demo)
     return KnowledgeBase(cache, embedder=_embedder(True))
 
 

@@ -19,6 +19,8 @@ from agent_assist.errors import AgentAssistError, UsageError
 
 __all__ = ["add_kbsync_commands"]
 
+_FOR_GOOD = ("bad_message", "too_big", "forbidden")  # server refusals that retrying cannot fix
+
 
 def add_kbsync_commands(ksub: Any, db_option: Any, connection_options: Any) -> None:
     sync = ksub.add_parser(
@@ -120,8 +122,8 @@ def _submit(args: argparse.Namespace) -> int:
 
 def _push(args: argparse.Namespace) -> int:
     from agent_assist.cli.kb import open_cache_for
-    from agent_assist.cli.marquee import Session
-    from agent_assist.marquee.protocol import ProtocolError, Submit, Submitted
+    from agent_assist.cli.marquee import ServerRefused, Session
+    from agent_assist.marquee.protocol import ProtocolError, Submit, Submitted, decode, encode
     from kb_cache.outbox import Rejected, flush
 
     db = open_cache_for(args)
@@ -142,13 +144,16 @@ def _push(args: argparse.Namespace) -> int:
                 tags=tuple(payload.get("tags", ())),
                 triggers=tuple(payload.get("triggers", ())),
             )
+            decode(encode(message))  # what the server would refuse is refused here
             session.send(message)
             session.wait_for(Submitted, lambda m: m.ref == ref)
         except ProtocolError as exc:
             raise Rejected(str(exc)) from None
-        except AgentAssistError as exc:
-            if "said:" in str(exc):  # the server refused this one
+        except ServerRefused as exc:
+            if exc.code in _FOR_GOOD:  # this submission itself is wrong
                 raise Rejected(str(exc)) from None
+            raise OSError(str(exc)) from None  # rate limited, unavailable: try again later
+        except AgentAssistError as exc:
             raise OSError(str(exc)) from None
 
     try:

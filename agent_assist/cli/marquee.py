@@ -12,7 +12,13 @@ from typing import Any
 
 from agent_assist.errors import AgentAssistError, UsageError
 
-__all__ = ["Session", "add_marquee_commands", "connection_options", "redis_backend"]
+__all__ = [
+    "ServerRefused",
+    "Session",
+    "add_marquee_commands",
+    "connection_options",
+    "redis_backend",
+]
 
 
 def _default_db() -> str:
@@ -197,6 +203,14 @@ class _NoAnswer(AgentAssistError):
     pass
 
 
+class ServerRefused(AgentAssistError):
+    """The server answered with an error message; ``code`` says why (e.g. rate_limited)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class Session:
     """A short synchronous conversation with the server for one CLI command."""
 
@@ -264,7 +278,7 @@ class Session:
             raise AgentAssistError(f"the marquee server closed the connection{reason}") from None
         message = decode(frame)
         if isinstance(message, ErrorMessage):
-            raise AgentAssistError(f"the server said: {message.message}")
+            raise ServerRefused(f"the server said: {message.message}", code=message.code)
         return message
 
     def until_synced(self) -> None:

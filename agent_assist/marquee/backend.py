@@ -18,9 +18,12 @@ changes (e.g. its Redis subscription dropped); the node then catches up with
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+import functools
+import sqlite3
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, Protocol, TypeVar
 
+from agent_assist.errors import BackendUnavailableError
 from agent_assist.marquee.protocol import (
     Announce,
     Announcement,
@@ -38,6 +41,8 @@ from agent_assist.marquee.store import Identity, MarqueeStore
 __all__ = ["Backend", "Change", "LocalBackend"]
 
 Change = Announcement | Retracted
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Backend(Protocol):
@@ -62,6 +67,9 @@ class Backend(Protocol):
     async def publish(self, message: Message) -> None:
         """Report a live-only message (receipt lists, flag notices, reviews) to every node."""
 
+    def caught_up(self, seq: int) -> None:
+        """The node has fanned out every change up to ``seq`` (after a recovery)."""
+
     async def kb_changes(self, since: int) -> dict[str, Any]: ...
     async def kb_submit(self, message: Submit, *, author: str, site: str) -> str: ...
     async def kb_queue(self) -> list[dict[str, Any]]: ...
@@ -79,8 +87,25 @@ def receipt_list(
     )
 
 
+def _sqlite_errors(
+    method: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    @functools.wraps(method)
+    async def translated(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise BackendUnavailableError(f"the marquee database failed: {exc}") from None
+
+    return translated
+
+
 class LocalBackend:
-    """One node, state in SQLite: changes are reported straight after they commit."""
+    """One node, state in SQLite: changes are reported straight after they commit.
+
+    SQLite errors (a full disk, a locked or damaged file) become BackendUnavailableError,
+    so the server answers "unavailable" instead of failing the connection.
+    """
 
     def __init__(self, store: MarqueeStore) -> None:
         self.store = store
@@ -95,25 +120,33 @@ class LocalBackend:
     async def close(self) -> None:
         pass
 
+    def caught_up(self, seq: int) -> None:
+        pass
+
+    @_sqlite_errors
     async def identify(self, token: str) -> Identity | None:
         return self.store.identify(token)
 
+    @_sqlite_errors
     async def snapshot(self, since: int) -> tuple[int, list[Change]]:
         active, gone = self.store.changes_since(since)
         changes: list[Change] = [*active, *(Retracted(id=i, seq=s) for i, s in gone)]
         return self.store.seq, sorted(changes, key=lambda c: c.seq)
 
+    @_sqlite_errors
     async def announce(self, message: Announce, *, author: str) -> Announcement:
         announcement = self.store.announce(message, author=author)
         self._on_change(announcement)
         return announcement
 
+    @_sqlite_errors
     async def edit(self, message: Edit) -> Announcement | None:
         edited = self.store.edit(message)
         if edited is not None:
             self._on_change(edited)
         return edited
 
+    @_sqlite_errors
     async def retract(self, announcement_id: str) -> Retracted | None:
         seq = self.store.retract(announcement_id)
         if seq is None:
@@ -122,23 +155,30 @@ class LocalBackend:
         self._on_change(retracted)
         return retracted
 
+    @_sqlite_errors
     async def ack(self, announcement_id: str, name: str) -> bool:
         return self.store.ack(announcement_id, name)
 
+    @_sqlite_errors
     async def receipts(self, announcement_id: str) -> ReceiptList | None:
         return receipt_list(announcement_id, self.store.receipts(announcement_id))
 
+    @_sqlite_errors
     async def publish(self, message: Message) -> None:
         self._on_change(message)
 
+    @_sqlite_errors
     async def kb_changes(self, since: int) -> dict[str, Any]:
         return self.store.knowledge.changes(since)
 
+    @_sqlite_errors
     async def kb_submit(self, message: Submit, *, author: str, site: str) -> str:
         return self.store.knowledge.submit(message, author=author, site=site)
 
+    @_sqlite_errors
     async def kb_queue(self) -> list[dict[str, Any]]:
         return self.store.knowledge.queue()
 
+    @_sqlite_errors
     async def kb_review(self, message: Review, *, reviewer: str) -> Reviewed | None:
         return self.store.knowledge.review(message, reviewer=reviewer)

@@ -39,6 +39,7 @@ from agent_assist.marquee.protocol import (
     Retracted,
     Submit,
     Submitted,
+    Welcome,
     decode,
     encode,
 )
@@ -173,6 +174,8 @@ class MarqueeClient:
                     self._on_state(f"disconnected: {self.failure}")
                     return
                 reason = f"HTTP {exc.response.status_code}"
+            except ssl.SSLCertVerificationError as exc:  # includes a pin that does not match
+                reason = f"the server's certificate was refused ({exc.verify_message or exc})"
             except (OSError, TimeoutError, ConnectionClosed) as exc:
                 reason = exc.__class__.__name__
             finally:
@@ -193,6 +196,8 @@ class MarqueeClient:
             message = decode(frame)
         except ProtocolError:
             return  # a newer server's message type: ignore rather than fail
+        if isinstance(message, Welcome) and message.seq < self.last_seq:
+            self.last_seq = 0  # the server's state was reset: take everything it has again
         if isinstance(message, Submitted):
             waiting = self._awaiting.get(message.ref)
             if waiting is not None and not waiting.done():

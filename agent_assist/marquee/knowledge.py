@@ -19,12 +19,20 @@ import json
 import re
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 from agent_assist.errors import AgentAssistError
 from agent_assist.marquee.protocol import Review, Reviewed, Submit
 
-__all__ = ["SYNC_FORMAT", "SqliteKnowledge", "article_from_submission", "slug", "submission_dict"]
+__all__ = [
+    "SYNC_FORMAT",
+    "SqliteKnowledge",
+    "article_from_submission",
+    "free_id",
+    "slug",
+    "submission_dict",
+]
 
 SYNC_FORMAT = 1
 _SCHEMA = """
@@ -77,6 +85,15 @@ def article_from_submission(submission: dict[str, Any], review: Review) -> dict[
     if review.authority:
         record["authority"] = review.authority
     return record
+
+
+def free_id(base: str, taken: Callable[[str], bool]) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever is not ``taken``."""
+    candidate, n = base, 1
+    while taken(candidate):
+        n += 1
+        candidate = f"{base[:95]}-{n}"
+    return candidate
 
 
 def payload(
@@ -197,6 +214,8 @@ class SqliteKnowledge:
             article_id = version = None
             if message.decision == "approve":
                 record = article_from_submission(json.loads(row[0]), message)
+                if not message.article_id:  # a title like an existing article's must not replace it
+                    record["id"] = free_id(record["id"], lambda i: self._stored(i) is not None)
                 article_id, version = record["id"], self._bump()
                 self.db.execute(
                     "INSERT OR REPLACE INTO kb_articles(id, record, version, deleted) VALUES (?, ?, ?, 0)",

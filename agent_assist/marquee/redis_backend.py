@@ -34,7 +34,12 @@ from typing import Any, TypeVar
 
 from agent_assist.errors import BackendUnavailableError
 from agent_assist.marquee.backend import Change, receipt_list
-from agent_assist.marquee.knowledge import article_from_submission, payload, submission_dict
+from agent_assist.marquee.knowledge import (
+    article_from_submission,
+    free_id,
+    payload,
+    submission_dict,
+)
 from agent_assist.marquee.protocol import (
     Announce,
     Announcement,
@@ -178,6 +183,9 @@ class RedisBackend:
 
     # -- hearing about changes -------------------------------------------------------
 
+    def caught_up(self, seq: int) -> None:
+        self._heard = max(self._heard, seq)  # the node recovered up to here from the log
+
     def _report(self, message: Message) -> None:
         if isinstance(message, Announcement | Retracted):
             self._heard = max(self._heard, message.seq)
@@ -272,10 +280,7 @@ class RedisBackend:
         raw = await self._call(
             "read the announcement", self._redis.hget(self._key("ann"), announcement_id)
         )
-        if raw is None:
-            return None
-        change = decode(raw.decode("utf-8"))
-        return change if isinstance(change, Announcement | Retracted) else None
+        return _change(raw)
 
     async def snapshot(self, since: int) -> tuple[int, list[Change]]:
         keys = [self._key(k) for k in ("seq", "ann", "log")]
@@ -283,7 +288,7 @@ class RedisBackend:
         now = time.time()
         changes: list[Change] = []
         for raw in rows[1:]:
-            change = decode(raw.decode("utf-8")) if raw else None
+            change = _change(raw)
             if isinstance(change, Retracted) or (
                 isinstance(change, Announcement)
                 and (change.expires_at is None or change.expires_at > now)
@@ -422,6 +427,12 @@ class RedisBackend:
         article_id, entry = "", ""
         if message.decision == "approve":
             record = article_from_submission(json.loads(raw), message)
+            if not message.article_id:  # a title like an existing article's must not replace it
+                entries = await self._call(
+                    "read knowledge", self._redis.hgetall(self._key("kb:articles"))
+                )
+                live = {k.decode() for k, v in entries.items() if not json.loads(v).get("deleted")}
+                record["id"] = free_id(record["id"], live.__contains__)
             article_id = record["id"]
             entry = json.dumps(
                 {"version": _PLACEHOLDER, "record": record, "deleted": False},
@@ -478,3 +489,15 @@ class RedisBackend:
             "publish knowledge", self._redis.hset(self._key("kb:articles"), mapping=mapping)
         )
         return version
+
+
+def _change(raw: bytes | None) -> Change | None:
+    """A stored frame, or None if missing or unreadable (e.g. written by a newer node)."""
+    if raw is None:
+        return None
+    try:
+        change = decode(raw.decode("utf-8"))
+    except (ProtocolError, UnicodeDecodeError) as exc:
+        log.warning("skipping a stored announcement this node cannot read: %s", exc)
+        return None
+    return change if isinstance(change, Announcement | Retracted) else None

@@ -168,6 +168,9 @@ class MarqueeServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        for task in list(self._tasks):  # e.g. a recovery still retrying
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.backend.close()
 
     def _spawn(self, coroutine: Any) -> None:
@@ -210,7 +213,7 @@ class MarqueeServer:
 
     async def _kb_changes(self, query: str) -> Response:
         since = urllib.parse.parse_qs(query).get("since", ["0"])[0]
-        if not since.isdigit():
+        if not (since.isascii() and since.isdecimal()):
             return _text(400, "since must be a knowledge version (a whole number)\n")
         try:
             return _json(200, await self.backend.kb_changes(int(since)))
@@ -258,7 +261,13 @@ class MarqueeServer:
                     )
                 )
             )
-            await self._catch_up(client, hello.last_seq)
+            try:
+                await self._catch_up(client, hello.last_seq)
+            except AgentAssistError as exc:  # shared state unreachable: the client retries
+                log.warning("cannot catch %s up: %s", ident.name, exc)
+                self.metrics["unavailable"] += 1
+                await connection.close(1013, "try again later")
+                return
             async for frame in connection:
                 await self._receive(client, frame)
         except ConnectionClosed:
@@ -268,7 +277,9 @@ class MarqueeServer:
 
     async def _catch_up(self, client: _Client, last_seq: int) -> None:
         seq, changes = await self.backend.snapshot(last_seq)
-        client.floor = last_seq
+        # a client ahead of the server (its state was reset) must not skip the new changes;
+        # the client sees Welcome.seq below its own and starts again from 0
+        client.floor = min(last_seq, seq)
         self._send_changes(client, changes)
         client.floor = max(client.floor, seq)
         broadcast([client.connection], encode(Synced(seq=client.floor)))
@@ -338,6 +349,7 @@ class MarqueeServer:
             for change in changes:
                 self._deliver(change)
             self.seq = max(self.seq, seq)
+            self.backend.caught_up(self.seq)
             self.metrics["recoveries"] += 1
         finally:
             self._recovering = False
