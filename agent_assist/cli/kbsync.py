@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from agent_assist.errors import AgentAssistError, UsageError
@@ -237,6 +238,8 @@ def _publish(args: argparse.Namespace) -> int:
     else:
         from agent_assist.marquee.store import MarqueeStore
 
+        if not Path(args.server_db).is_file():  # a typo must not create an empty server database
+            raise UsageError(f"{args.server_db} is not a marquee server database")
         version = MarqueeStore(args.server_db).knowledge.publish(records)
     print(f"published {len(records)} articles; knowledge version {version}", file=sys.stderr)
     return 0
