@@ -375,3 +375,17 @@ def test_a_push_that_is_rate_limited_keeps_the_resolution_queued(
     left = pending(db)
     assert left  # still queued for the next push, not rejected
     assert db.execute("SELECT count(*) FROM outbox WHERE state = 'rejected'").fetchone()[0] == 0
+
+
+def test_a_console_may_ask_for_the_receipts_of_many_announcements_at_once(
+    node: Node, store: MarqueeStore, stack: contextlib.ExitStack
+) -> None:
+    from agent_assist.marquee.protocol import Announce
+
+    ids = [store.announce(Announce(text=f"note {i}"), author="lee").id for i in range(40)]
+    sup, _ = open_session(stack, node.url, tok(store, "supervisor", "maria"))
+    for announcement_id in ids:
+        sup.send(json.dumps({"type": "receipts", "id": announcement_id}))
+    got = [next_of(sup, "receipt_list")["id"] for _ in ids]
+    assert got == ids
+    assert [m for m in quiet(sup) if m["type"] == "error"] == []

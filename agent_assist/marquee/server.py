@@ -84,6 +84,7 @@ _HELLO_TIMEOUT = 10.0
 _WRITE_BUFFER_LIMIT = 256 * 1024  # bytes queued for one client before we skip it
 _RATE = 20  # messages
 _PER = 10.0  # seconds
+_READS = 200  # receipt requests from a supervisor, per _PER seconds
 _STRIKES = 3  # rate-limit errors before the connection is closed
 
 
@@ -97,10 +98,15 @@ class _Client:
     catching_up: bool = True
     held: list[Message] = field(default_factory=list)  # live changes during catch-up
 
-    def allowed(self, now: float) -> bool:
-        self.sent = [t for t in self.sent if t > now - _PER]
-        self.sent.append(now)
-        return len(self.sent) <= _RATE
+    reads: list[float] = field(default_factory=list)
+
+    def allowed(self, now: float, *, read: bool = False) -> bool:
+        """Within the rate limit? Supervisors' receipt requests have a larger budget of their own:
+        a console opening with many active announcements asks for all their receipts at once."""
+        times = self.reads if read else self.sent
+        times[:] = [t for t in times if t > now - _PER]
+        times.append(now)
+        return len(times) <= (_READS if read else _RATE)
 
 
 class MarqueeServer:
@@ -394,7 +400,8 @@ class MarqueeServer:
         if client.strikes >= _STRIKES:
             return  # being closed: ignore what is still queued
         self.metrics["messages"] += 1
-        if not client.allowed(time.monotonic()):
+        read = client.identity.can_broadcast and _is_receipts_request(frame)
+        if not client.allowed(time.monotonic(), read=read):
             client.strikes += 1
             self.metrics["rate_limited"] += 1
             if client.strikes >= _STRIKES:
@@ -495,6 +502,15 @@ class MarqueeServer:
     ) -> None:
         with contextlib.suppress(ConnectionClosed):
             await client.connection.send(encode(ErrorMessage(code=code, message=message, ref=ref)))
+
+
+def _is_receipts_request(frame: str | bytes) -> bool:
+    """A cheap look at a frame's type, before the full decode (which the rate limit guards)."""
+    return (
+        isinstance(frame, str)
+        and len(frame) < 200
+        and '"type":"receipts"' in frame.replace(" ", "")
+    )
 
 
 def _bearer(request: Request) -> str | None:
