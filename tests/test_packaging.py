@@ -10,7 +10,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -23,6 +22,7 @@ from agent_assist import __version__
 from agent_assist.config import load_settings
 from agent_assist.release import verify_release
 from agent_assist.signing import generate_key, load_public_key
+from tests.support.packaging import build_stand_in_msi, need
 
 ROOT = Path(__file__).resolve().parent.parent
 WIX = "{http://schemas.microsoft.com/wix/2006/wi}"
@@ -243,11 +243,6 @@ def test_the_tarball_unpacks_to_a_versioned_folder_that_runs(
 # -- the MSI definition (wixl builds it here; the Windows app itself is built on Windows) ------
 
 
-def _need(tool: str, package: str) -> None:
-    if shutil.which(tool) is None:
-        pytest.fail(f"{tool} is needed: apt-get install {package} (scripts/bootstrap does)")
-
-
 def _msi_table(msi: Path, table: str) -> list[list[str]]:
     out = run("msiinfo", "export", msi, table)
     assert out.returncode == 0, out.stderr
@@ -256,17 +251,8 @@ def _msi_table(msi: Path, table: str) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def msi(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    _need("wixl", "wixl")
-    _need("msiinfo", "msitools")
-    base = tmp_path_factory.mktemp("msi")
-    stage = base / "agent-assist"
-    (stage / "_internal" / "vosk").mkdir(parents=True)
-    (stage / "agent-assist.exe").write_bytes(b"MZ stand-in")
-    (stage / "_internal" / "vosk" / "libvosk.dll").write_bytes(b"stand-in")
-    out = base / "agent-assist.msi"
-    done = run(ROOT / "packaging" / "windows" / "build-msi", stage, "0.3.1rc1", out)
-    assert done.returncode == 0, done.stderr
-    return out
+    need("msiinfo", "msitools")
+    return build_stand_in_msi(tmp_path_factory.mktemp("msi"), "0.3.1rc1")
 
 
 def test_the_msi_installs_every_staged_file_under_program_files(msi: Path) -> None:
@@ -298,7 +284,7 @@ def test_the_msi_records_the_silent_install_properties_in_the_registry(msi: Path
 
 
 def _wix3_ini_entries() -> list[ET.Element]:
-    _need("wixl", "wixl")
+    need("wixl", "wixl")
     done = run(
         "wixl", "-E", "-D", "Toolset=wix3", "-D", "Version=1.0.0", "-D", "SourceDir=app",
         "-D", "IconFile=i.ico", "-D", "Win64=yes", ROOT / "packaging" / "windows" / "agent-assist.wxs",

@@ -35,16 +35,10 @@ from agent_assist.signing import (
     verify_file,
 )
 from audio.models import ModelStore
+from tests.support.packaging import build_stand_in_msi, need
 from tests.test_models import MODEL_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def need(tool: str, package: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.fail(f"{tool} is needed: apt-get install {package} (scripts/bootstrap does)")
-    return path
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -424,16 +418,7 @@ def test_packaging_verify_wraps_the_command(release: Path, pubkey_file: Path) ->
 @pytest.fixture(scope="module")
 def unsigned_msi(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small MSI from the real .wxs, built with wixl from a staged stand-in of the app."""
-    need("wixl", "wixl")
-    base = tmp_path_factory.mktemp("msi")
-    stage = base / "agent-assist"
-    (stage / "_internal" / "vosk").mkdir(parents=True)
-    (stage / "agent-assist.exe").write_bytes(b"MZ stand-in for the frozen app")
-    (stage / "_internal" / "vosk" / "libvosk.dll").write_bytes(b"stand-in")
-    out = base / "agent-assist.msi"
-    built = run(ROOT / "packaging" / "windows" / "build-msi", stage, "0.2.0", out)
-    assert built.returncode == 0, built.stderr
-    return out
+    return build_stand_in_msi(tmp_path_factory.mktemp("msi"), "0.2.0")
 
 
 @pytest.fixture(scope="module")

@@ -244,6 +244,16 @@ def _start_replay(
             window.source.text() or f"Replaying a recorded call ({events.name}): events, not audio."
         )
         window.strip.set_status("Recogniser: not used (replaying recognised events)")
+    return _start_call_worker(source, interrupt, bridge, knowledge)
+
+
+def _start_call_worker(
+    source: Callable[[threading.Event], Iterator[Event]],
+    interrupt: Callable[[], None] | None,
+    bridge: Any,
+    knowledge: KnowledgeWorker,
+) -> CallWorker:
+    """A started CallWorker whose suggestions come from the knowledge worker's cache."""
     worker = CallWorker(
         source,
         emit=bridge.call_event.emit,
@@ -299,16 +309,7 @@ def _start_live(
     window.set_source(
         f"Live: {agent.name}" + (f" + {customer.name}" if customer else "") + f" · {installed.name}"
     )
-    worker = CallWorker(
-        source,
-        emit=bridge.call_event.emit,
-        make_search=_session_search(
-            knowledge.db, after=knowledge.ready, seed_demo=knowledge.seed_demo
-        ),
-        interrupt=interrupt,
-    )
-    worker.start()
-    return worker
+    return _start_call_worker(source, interrupt, bridge, knowledge)
 
 
 def lazy_listener(
