@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from agent_assist.bundle import create_bundle, open_bundle
+from agent_assist.locations import MachinePaths
 from agent_assist.release import (
     check_files,
     decide_update,
@@ -257,21 +258,62 @@ def test_packaging_sign_keygen_keeps_the_secret_key_private_and_never_overwrites
 
 
 def test_without_any_trusted_key_verification_refuses_and_says_how_to_add_one(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("AGENT_ASSIST_RELEASE_KEY", raising=False)
-    monkeypatch.setenv("AGENT_ASSIST_SITE_POLICY", str(tmp_path / "site.toml"))
     with pytest.raises(VerificationError, match="--key PUBKEY"):
         trusted_key()
 
 
-def test_the_machine_wide_key_beside_the_site_policy_is_trusted(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key: SigningKey
+def install_machine_key(machine: MachinePaths, key: SigningKey) -> None:
+    machine.policy_dir.mkdir(parents=True, exist_ok=True)
+    machine.release_key.write_text(key.public.to_text())
+
+
+def test_the_machine_wide_key_from_it_is_trusted(
+    monkeypatch: pytest.MonkeyPatch, machine: MachinePaths, key: SigningKey
 ) -> None:
     monkeypatch.delenv("AGENT_ASSIST_RELEASE_KEY", raising=False)
-    monkeypatch.setenv("AGENT_ASSIST_SITE_POLICY", str(tmp_path / "site.toml"))
-    (tmp_path / "release.pub").write_text(key.public.to_text())
+    install_machine_key(machine, key)
     assert trusted_key() == key.public
+
+
+def test_the_environment_names_the_key_only_on_a_machine_without_a_policy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, machine: MachinePaths, key: SigningKey
+) -> None:
+    mine = generate_key()
+    (tmp_path / "mine.pub").write_text(mine.public.to_text())
+    monkeypatch.setenv("AGENT_ASSIST_RELEASE_KEY", str(tmp_path / "mine.pub"))
+    assert trusted_key() == mine.public  # a developer's machine: no machine-wide policy
+    install_machine_key(machine, key)
+    assert trusted_key() == key.public  # IT's key wins; the variable is ignored
+
+
+def test_a_site_policy_alone_also_shuts_out_the_environment_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, machine: MachinePaths
+) -> None:
+    mine = generate_key()
+    (tmp_path / "mine.pub").write_text(mine.public.to_text())
+    monkeypatch.setenv("AGENT_ASSIST_RELEASE_KEY", str(tmp_path / "mine.pub"))
+    machine.policy_dir.mkdir(parents=True)
+    machine.site_policy.write_text("")
+    with pytest.raises(VerificationError, match="no trusted release key"):
+        trusted_key()
+
+
+def test_the_key_the_build_embedded_is_trusted_when_it_has_none(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, machine: MachinePaths, key: SigningKey
+) -> None:
+    import agent_assist.release as release_module
+
+    embedded = tmp_path / "release.pub"
+    embedded.write_text(key.public.to_text())
+    monkeypatch.setattr(release_module, "BUILD_KEY_FILE", embedded)
+    monkeypatch.delenv("AGENT_ASSIST_RELEASE_KEY", raising=False)
+    assert trusted_key() == key.public
+    it = generate_key()
+    install_machine_key(machine, it)
+    assert trusted_key() == it.public  # IT's own key (a site that re-signs) comes first
 
 
 # -- update decisions ------------------------------------------------------------------------
