@@ -728,3 +728,90 @@ def test_cli_bundle_create_exports_the_articles_of_a_knowledge_cache(
     assert manifest.contents == {"kb": "kb/articles.jsonl"}
     exported = (tmp_path / "unpacked" / "kb" / "articles.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["id"] for line in exported) == ["card-arrival", "pin-reset"]
+
+
+# -- test releases, single artifacts, expiry ---------------------------------------------------
+
+
+@pytest.fixture
+def test_release(tmp_path: Path, key: SigningKey) -> Path:
+    """A release signed by packaging/sign with --test (as build-release --test-key does)."""
+    folder = tmp_path / "test-release"
+    folder.mkdir()
+    (folder / "agent-assist_0.2.0_amd64.deb").write_bytes(os.urandom(10_000))
+    secret = tmp_path / "throwaway.key"
+    secret.write_bytes(key.to_pem())
+    signed = run(
+        ROOT / "packaging" / "sign", "release", folder, "--key", secret, "--version", "0.2.0",
+        "--test", "--expires-days", "7", env=clean_env(),
+    )  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    assert "a TEST release" in signed.stdout
+    return folder / "agent-assist-0.2.0.manifest.json"
+
+
+def test_a_test_release_says_so_in_its_signed_manifest(test_release: Path) -> None:
+    document = json.loads(test_release.read_text())
+    assert document["test"] is True
+    assert document["expires"] > document["created"]
+
+
+def test_verify_refuses_a_test_release_unless_allowed(
+    test_release: Path, pubkey_file: Path
+) -> None:
+    refused = cli("verify", test_release, "--key", pubkey_file, env=clean_env())
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "agent-assist: agent-assist 0.2.0: refused, a test release signed with a throwaway key "
+        "(--allow-test accepts it)\n"
+    )
+    allowed = cli("verify", test_release, "--key", pubkey_file, "--allow-test", env=clean_env())
+    assert allowed.returncode == 0, allowed.stderr
+    assert "(TEST release)" in allowed.stdout
+
+
+def test_verify_refuses_a_test_releases_single_artifact_unless_allowed(
+    test_release: Path, pubkey_file: Path
+) -> None:
+    deb = test_release.parent / "agent-assist_0.2.0_amd64.deb"
+    refused = cli("verify", deb, "--key", pubkey_file, env=clean_env())
+    assert refused.returncode == 1
+    assert "signed with a throwaway test key" in refused.stderr
+    assert cli("verify", deb, "--key", pubkey_file, "--allow-test", env=clean_env()).returncode == 0
+
+
+def test_verify_checks_a_single_artifact_against_its_signature(
+    release: Path, pubkey_file: Path, tmp_path: Path
+) -> None:
+    deb = release.parent / "agent-assist_0.2.0_amd64.deb"
+    done = cli("verify", deb, "--key", pubkey_file, env=clean_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("verified: agent-assist_0.2.0_amd64.deb (300000 bytes)")
+    moved = tmp_path / "elsewhere.minisig"
+    shutil.move(deb.with_name(deb.name + ".minisig"), moved)
+    missing = cli("verify", deb, "--key", pubkey_file, env=clean_env())
+    assert missing.returncode == 1
+    assert missing.stderr.count("\n") == 1
+    assert "no readable signature" in missing.stderr
+    done = cli("verify", deb, "--key", pubkey_file, "--sig", moved, env=clean_env())
+    assert done.returncode == 0, done.stderr
+    flip_byte(deb, 7)
+    changed = cli("verify", deb, "--key", pubkey_file, "--sig", moved, env=clean_env())
+    assert changed.returncode == 1
+    assert "changed after it was signed" in changed.stderr
+
+
+def test_a_malformed_expiry_in_a_signed_manifest_is_refused(
+    tmp_path: Path, key: SigningKey
+) -> None:
+    document = {
+        "format": 1, "kind": "release", "name": "x", "version": "1.0",
+        "created": "2026-01-01T00:00:00Z", "expires": "next week", "artifacts": [],
+    }  # fmt: skip
+    manifest = tmp_path / "x-1.0.manifest.json"
+    manifest.write_text(json.dumps(document))
+    manifest.with_name(manifest.name + ".minisig").write_text(
+        sign_bytes(manifest.read_bytes(), key, name=manifest.name)
+    )
+    with pytest.raises(VerificationError, match="malformed expiry"):
+        verify_release(manifest, key=key.public)

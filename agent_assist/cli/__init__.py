@@ -22,6 +22,7 @@ from agent_assist.cli.kb import add_kb_commands
 from agent_assist.cli.marquee import add_marquee_commands
 from agent_assist.cli.policy import add_policy_commands
 from agent_assist.cli.release import add_release_commands
+from agent_assist.cli.update import add_update_commands
 from agent_assist.errors import AgentAssistError, UsageError
 
 __all__ = ["main"]
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_release_commands(sub, _Parser)
     add_app_commands(sub, _Parser)
     add_policy_commands(sub, _Parser)
+    add_update_commands(sub, _Parser)
 
     rules = sub.add_parser("rules", help="check a rule pack", description="Check rule packs.")
     rsub = rules.add_subparsers(

@@ -8,6 +8,7 @@ import os
 import ssl
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from agent_assist.errors import AgentAssistError, UsageError
@@ -68,6 +69,12 @@ def add_marquee_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
         action="store_true",
         help="relay agents' flag summaries (kind, severity, time; never words) to supervisors: "
         "only where the site policy opts in",
+    )
+    server.add_argument(
+        "--updates",
+        metavar="DIR",
+        help="serve the signed releases in DIR/stable/ and DIR/pilot/ at /updates/ "
+        "(desktops check them with agent-assist update check)",
     )
     server.set_defaults(run=_server)
 
@@ -139,6 +146,8 @@ def _server(args: argparse.Namespace) -> int:
             context.load_cert_chain(args.tls_cert, args.tls_key)
         except (OSError, ssl.SSLError) as exc:
             raise AgentAssistError(f"cannot load the TLS certificate/key: {exc}") from None
+    if args.updates and not os.path.isdir(args.updates):
+        raise UsageError(f"--updates {args.updates} is not a folder")
     backend: Backend | MarqueeStore = (
         redis_backend(args.redis) if args.redis else MarqueeStore(args.db or _default_db())
     )
@@ -155,6 +164,7 @@ def _server(args: argparse.Namespace) -> int:
             port=args.port,
             ssl_context=context,
             flag_feed=args.flag_feed,
+            updates=Path(args.updates) if args.updates else None,
         )
     except OSError as exc:
         raise AgentAssistError(

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from agent_assist import __version__
 from agent_assist.errors import AgentAssistError
 from agent_assist.marquee.protocol import (
     MAX_FRAME,
@@ -56,6 +57,7 @@ class MarqueeClient:
         last_seq: resume point; 0 (a fresh app) receives every active announcement.
         ssl_context: for wss://, e.g. :func:`agent_assist.marquee.tls.client_context`
             with the site's CA and certificate pin.
+        channel: this PC's update channel; ``hello`` reports it with the app's version.
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class MarqueeClient:
         last_seq: int = 0,
         ssl_context: ssl.SSLContext | None = None,
         client_name: str = "agent-assist",
+        channel: str = "",
     ) -> None:
         self.url, self._token = url, token
         self._on_message = on_message
@@ -77,6 +80,7 @@ class MarqueeClient:
         self.last_seq = last_seq
         self._ssl = ssl_context
         self._client_name = client_name
+        self._channel = channel  # the update channel, reported in hello for `fleet versions`
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connection: Any = None
         self._stopping = threading.Event()
@@ -159,7 +163,11 @@ class MarqueeClient:
                     await connection.send(
                         encode(
                             Hello(
-                                v=PROTOCOL_VERSION, last_seq=self.last_seq, client=self._client_name
+                                v=PROTOCOL_VERSION,
+                                last_seq=self.last_seq,
+                                client=self._client_name,
+                                version=__version__,
+                                channel=self._channel,
                             )
                         )
                     )

@@ -75,6 +75,8 @@ _ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # as the knowledge cac
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _MARKUP = re.compile(r"<\s*[A-Za-z!/?]")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_VERSION = re.compile(r"^\d{1,6}(?:\.\d{1,6}){0,3}(?:(?:a|b|rc)\d{1,4})?$")
+_CHANNEL = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 
 
 class ProtocolError(MarqueeError):
@@ -116,6 +118,8 @@ class Hello(_Message):
     v: int
     last_seq: int = 0
     client: str = ""
+    version: str = ""  # the app's version, e.g. "0.2.0" (fleet versions for IT)
+    channel: str = ""  # its update channel: stable | pilot
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,8 +360,15 @@ def _check_semantics(message: _Message) -> None:
             value = getattr(message, name)
             if value is not None:
                 _check_text(value, f"review.{name}", limit=200)
-    if isinstance(message, Hello) and message.last_seq < 0:
-        raise ProtocolError("hello.last_seq must not be negative")
+    if isinstance(message, Hello):
+        if message.last_seq < 0:
+            raise ProtocolError("hello.last_seq must not be negative")
+        if message.version and not _VERSION.match(message.version):
+            raise ProtocolError("hello.version is not a version like 1.2.3")
+        if message.channel and not _CHANNEL.match(message.channel):
+            raise ProtocolError("hello.channel is not a channel name")
+        if len(message.client) > 100 or _CONTROL.search(message.client):
+            raise ProtocolError("hello.client is not a short plain name")
 
 
 def encode(message: Message) -> str:
