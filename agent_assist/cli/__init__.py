@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from agent_assist import __version__
 from agent_assist.cli.app import add_app_commands, run_desktop
-from agent_assist.cli.audio import add_audio_commands, model_store, models_dir_option
+from agent_assist.cli.audio import add_audio_commands, chosen_model, model_store, models_dir_option
 from agent_assist.cli.kb import add_kb_commands
 from agent_assist.cli.marquee import add_marquee_commands
 from agent_assist.cli.policy import add_policy_commands
@@ -159,7 +159,7 @@ def _cmd_rules_check(args: argparse.Namespace) -> int:
 
     pack = load_pack(args.rules)
     print(f"{pack.name} ({pack.language}): valid; from {' + '.join(pack.sources)}")
-    installed = model_store(args).find(args.model)
+    installed = model_store(args).find(chosen_model(args))
     model = load_model(installed.path)
     missing = words_out_of_vocabulary(pack, model.knows_word)
     total = len(pack.phrase_words)

@@ -95,6 +95,11 @@ def add_release_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
     install.add_argument("--key", metavar="PUBKEY", help=_KEY_HELP)
     install.add_argument("--as", dest="install_name", metavar="NAME", help="model name to use")
     install.add_argument("--models-dir", metavar="DIR", help="models directory")
+    install.add_argument(
+        "--machine",
+        action="store_true",
+        help="install the model for every user of this PC (IT; needs root/Administrator)",
+    )
     install.add_argument("--db", metavar="DB", help="knowledge cache (default: the user's)")
     install.add_argument(
         "--no-embed", action="store_true", help="skip embeddings (keyword search only)"
@@ -168,11 +173,12 @@ def _cmd_bundle_create(args: argparse.Namespace) -> int:
     if args.kb and args.kb_file:
         raise UsageError("use either --kb or --kb-file, not both")
     key = _signing_key(args.key)
-    model_dir = None
+    model_dir = model_name = None
     if args.model:
         from agent_assist.cli.audio import model_store
 
-        model_dir = model_store(args).find(args.model).path
+        found = model_store(args).find(args.model)
+        model_dir, model_name = found.path, found.name
     today = time.localtime()
     version = args.version or f"{today.tm_year}.{today.tm_mon}.{today.tm_mday}"
     out = Path(args.out)
@@ -184,7 +190,13 @@ def _cmd_bundle_create(args: argparse.Namespace) -> int:
             print(f"exported {count} articles from {args.kb}", file=sys.stderr)
         try:
             manifest = create_bundle(
-                out, key=key, name=args.name, version=version, model_dir=model_dir, kb_file=kb_file
+                out,
+                key=key,
+                name=args.name,
+                version=version,
+                model_dir=model_dir,
+                kb_file=kb_file,
+                model_name=model_name,
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
