@@ -50,7 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from agent_assist.errors import AgentAssistError, VerificationError
+from agent_assist.config import Settings
+from agent_assist.errors import AgentAssistError, UsageError, VerificationError
 from agent_assist.release import Artifact, Manifest, is_newer, read_signed_manifest
 from agent_assist.signing import PublicKey
 
@@ -63,8 +64,10 @@ __all__ = [
     "UpdateRefused",
     "artifact_for",
     "check",
+    "default_staging_dir",
     "install_command",
     "source_for",
+    "source_from_settings",
     "stage",
 ]
 
@@ -167,6 +170,65 @@ def source_for(url: str, *, ssl_context: ssl.SSLContext | None = None) -> Source
     if "://" in url:
         return HttpSource(url, ssl_context=ssl_context)
     return FolderSource(Path(url).expanduser())
+
+
+def source_from_settings(
+    settings: Settings, *, url: str | None = None, channel: str | None = None
+) -> tuple[Source, str, str | None]:
+    """(source, channel, pinned version) from the settings; ``url``/``channel`` override
+    them unless the site policy locks them. Raises AgentAssistError when updates are off
+    or there is no source, UsageError for an override of a locked key."""
+    if not settings.get_bool("updates.enabled"):
+        raise AgentAssistError("updates are turned off by the site policy (updates.enabled)")
+    url = _override(settings, "updates.url", url, "--url")
+    channel = _override(settings, "updates.channel", channel, "--channel")
+    server = settings.get_str("server.url")
+    if not url and server:
+        from agent_assist.marquee.http import http_url
+
+        url = http_url(server, "/updates/")
+    if not url:
+        raise AgentAssistError(
+            "no update source: the site policy sets neither updates.url nor server.url"
+        )
+    context = None
+    if url.startswith("https://"):
+        from agent_assist.marquee.tls import client_context
+
+        # the server's pin belongs to the server: only when updates come from it
+        same_server = bool(server) and url.startswith(
+            server.replace("wss://", "https://", 1).rstrip("/")
+        )
+        context = client_context(
+            ca_file=settings.get_str("server.ca_file") or None,
+            pin_sha256=(settings.get_str("server.pin_sha256") or None) if same_server else None,
+        )
+    pin = settings.get_str("updates.pin_version") or None
+    return source_for(url, ssl_context=context), channel, pin
+
+
+def _override(settings: Settings, key: str, value: str | None, option: str) -> str:
+    if value is None:
+        return settings.get_str(key)
+    if settings.locked(key) and value != settings.get_str(key):
+        raise UsageError(f"{key} is locked by the site policy; {option} cannot change it")
+    return value
+
+
+def default_staging_dir() -> Path:
+    """The machine-wide updates folder when this process may write it, else the user's cache."""
+    from agent_assist.locations import machine_paths
+
+    machine = machine_paths().updates
+    try:
+        machine.mkdir(parents=True, exist_ok=True)
+        if os.access(machine, os.W_OK):
+            return machine
+    except OSError:
+        pass
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("agent-assist", appauthor=False)) / "updates"
 
 
 @dataclass(frozen=True)

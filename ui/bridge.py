@@ -16,6 +16,7 @@ class Bridge(QObject):
     results = Signal(str, object)  # knowledge search: query, list[ArticleRef]
     article = Signal(object)  # a full article: (title, body, department, authority)
     knowledge_status = Signal(str)  # sync and bubble-up news for the status bar
+    update_status = Signal(str)  # the background update check's news for the status bar
     level = Signal(float)  # the settings dialog's microphone test, dBFS
     progress = Signal(object, object)  # a model install: bytes done, total (0: unknown), > 2 GiB ok
     installed = Signal(str)  # a model install finished: its name

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from agent_assist.config import Settings, load_settings, site_policy_path, user_settings_path
+from agent_assist.config import Settings, user_settings_path
 from agent_assist.errors import AgentAssistError
 
 
 def _settings() -> Settings:
-    settings = load_settings(site=site_policy_path(), user=user_settings_path())
-    for problem in settings.problems:
-        print(f"agent-assist: {problem}", file=sys.stderr)
-    return settings
+    """This machine's settings (problems are reported once, by the app at start)."""
+    from agent_assist.policy import current_settings
+
+    return current_settings()
 
 
 def _open_settings(window: Any, *, first_run: bool) -> None:

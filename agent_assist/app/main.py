@@ -59,6 +59,7 @@ def run_app(options: AppOptions) -> int:
     from ui.theme import apply_theme, theme_named
 
     settings = _settings()
+    _report_settings_problems(settings)
     QCoreApplication.setOrganizationName("agent-assist")
     QCoreApplication.setApplicationName("agent-assist")
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -97,6 +98,7 @@ def run_app(options: AppOptions) -> int:
             theme=theme,
             always_on_top=settings.get_bool("ui.always_on_top"),
             dock=settings.get_str("ui.dock"),
+            policy_problem=settings.policy_problem,
         )
         kb_path = settings.get_str("knowledge.db") or None
         knowledge = KnowledgeWorker(db=kb_path, bridge=bridge, seed_demo=options.demo)
@@ -127,6 +129,7 @@ def run_app(options: AppOptions) -> int:
             on_message=bridge.message.emit,
             on_state=bridge.connection.emit,
             ssl_context=ssl_context,
+            channel=settings.get_str("updates.channel"),
         )
         client.start()
         cleanup.append(client.stop)
@@ -178,6 +181,13 @@ def run_app(options: AppOptions) -> int:
         cleanup.extend(_demo_agent(server, options.speed))
     if options.view == "agent":
         window.settings_requested.connect(lambda: _open_settings(window, first_run=False))
+        if not options.demo:
+            from agent_assist.app.updates import start_update_checks
+
+            bridge.update_status.connect(lambda text: window.statusBar().showMessage(text))
+            stop_checks = start_update_checks(settings, report=bridge.update_status.emit)
+            if stop_checks is not None:
+                cleanup.append(stop_checks)
     window.show()
     if options.quit_after is not None:
 
@@ -200,6 +210,18 @@ def run_app(options: AppOptions) -> int:
         for step in reversed(cleanup):
             with contextlib.suppress(Exception):
                 step()
+
+
+def _report_settings_problems(settings: Settings) -> None:
+    """Each settings problem once: on stderr and in the rotating log (with file and line)."""
+    from agent_assist.applog import log_settings_problems, open_log
+
+    open_log()
+    log_settings_problems(settings)
+    if settings.policy_problem:
+        print(f"agent-assist: {settings.policy_problem}", file=sys.stderr)
+    for problem in settings.problems:
+        print(f"agent-assist: {problem}", file=sys.stderr)
 
 
 def connect_mute_toggle(window: Any, worker: CallWorker) -> None:

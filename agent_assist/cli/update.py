@@ -94,52 +94,17 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _flag_or_setting(settings: Any, key: str, flag: str | None, option: str) -> str:
-    if flag is None:
-        return str(settings.get_str(key))
-    if settings.locked(key) and flag != settings.get_str(key):
-        raise UsageError(f"{key} is locked by the site policy; {option} cannot change it")
-    return flag
-
-
 def update_settings(args: argparse.Namespace) -> tuple[Any, str, Any, str | None]:
     """(source, channel, trusted key, pinned version) from the settings and the options."""
     from agent_assist.policy import current_settings
     from agent_assist.release import trusted_key
-    from agent_assist.update import source_for
+    from agent_assist.update import source_from_settings
 
-    settings = current_settings()
-    if not settings.get_bool("updates.enabled"):
-        raise AgentAssistError("updates are turned off by the site policy (updates.enabled)")
-    url = _flag_or_setting(settings, "updates.url", args.url, "--url")
-    channel = _flag_or_setting(settings, "updates.channel", args.channel, "--channel")
-    context = None
-    server = settings.get_str("server.url")
-    if not url and server:
-        from agent_assist.marquee.http import http_url
-
-        url = http_url(server, "/updates/")
-    if not url:
-        raise AgentAssistError(
-            "no update source: the site policy sets neither updates.url nor server.url"
-        )
-    if url.startswith("https://"):
-        from agent_assist.marquee.tls import client_context
-
-        same_server = bool(server) and url.startswith(
-            server.replace("wss://", "https://", 1).rstrip("/")
-        )
-        context = client_context(
-            ca_file=settings.get_str("server.ca_file") or None,
-            pin_sha256=(settings.get_str("server.pin_sha256") or None) if same_server else None,
-        )
-    key = trusted_key()  # never a --key: only IT's machine-wide key or the build's
-    return (
-        source_for(url, ssl_context=context),
-        channel,
-        key,
-        settings.get_str("updates.pin_version") or None,
+    source, channel, pin = source_from_settings(
+        current_settings(), url=args.url, channel=args.channel
     )
+    key = trusted_key()  # never a --key: only IT's machine-wide key or the build's
+    return source, channel, key, pin
 
 
 def _describe(offer: Any) -> list[str]:
@@ -199,23 +164,6 @@ def _refused(args: argparse.Namespace, channel: str, reason: str) -> int:
     return EXIT_FAILURE
 
 
-def _staging_dir(args: argparse.Namespace) -> Path:
-    if args.dir:
-        return Path(args.dir)
-    from agent_assist.locations import machine_paths
-
-    machine = machine_paths().updates
-    try:
-        machine.mkdir(parents=True, exist_ok=True)
-        if os.access(machine, os.W_OK):
-            return machine
-    except OSError:
-        pass
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("agent-assist", appauthor=False)) / "updates"
-
-
 def _apply(args: argparse.Namespace) -> int:
     from agent_assist import update
 
@@ -229,7 +177,8 @@ def _apply(args: argparse.Namespace) -> int:
         return EXIT_OK
     print("\n".join(_describe(offer)))
     try:
-        staged = update.stage(source, offer, _staging_dir(args))
+        folder = Path(args.dir) if args.dir else update.default_staging_dir()
+        staged = update.stage(source, offer, folder)
     except update.UpdateRefused as exc:
         return _refused(args, channel, str(exc))
     print(f"verified and staged: {staged}")

@@ -25,6 +25,13 @@ _PIN = re.compile(r"^[0-9a-f]{64}$")
 class PinMismatchError(ssl.SSLCertVerificationError):
     """The server's certificate is not the pinned one."""
 
+    def __str__(self) -> str:
+        # the TLS layer re-raises it with its arguments wrapped: show the sentence, not a tuple
+        message: object = self.args
+        while isinstance(message, tuple) and len(message) == 1:
+            message = message[0]
+        return str(message)
+
 
 def fingerprint(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
