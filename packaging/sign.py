@@ -2,6 +2,7 @@
 
   packaging/sign keygen DIR                      new key pair: DIR/release.key (secret, PEM,
                                                  mode 0600) and DIR/release.pub (minisign)
+  packaging/sign pubkey KEY OUT                  write the public key of secret key KEY
   packaging/sign release DIR --key KEY [--name N] --version V [--expires-days D]
                        [--channel C] [--test]    sign every artifact in DIR (NAME.minisig) and
                                                  write the signed manifest, which expires in D
@@ -53,6 +54,13 @@ def keygen(directory: Path) -> int:
     public.write_text(key.public.to_text(), encoding="utf-8")
     print(f"secret key {secret} (keep it secret; never commit it)")
     print(f"public key {public} (key id {key.public.id_hex}; give this to IT and verifiers)")
+    return 0
+
+
+def pubkey(key_path: Path, out: Path) -> int:
+    key = load_signing_key(key_path, _passphrase())
+    out.write_text(key.public.to_text(), encoding="utf-8")
+    print(f"{out}: public key {key.public.id_hex}")
     return 0
 
 
@@ -119,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     kg = sub.add_parser("keygen", help="make a new release key pair")
     kg.add_argument("dir", type=Path)
+    pk = sub.add_parser("pubkey", help="write the public key of a secret key")
+    pk.add_argument("key", type=Path)
+    pk.add_argument("out", type=Path)
     rel = sub.add_parser("release", help="sign the artifacts in a folder and write the manifest")
     rel.add_argument("dir", type=Path)
     rel.add_argument("--key", type=Path, required=True, help="secret key (PEM)")
@@ -145,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "keygen":
             return keygen(args.dir)
+        if args.command == "pubkey":
+            return pubkey(args.key, args.out)
         if args.command == "release":
             return release(args)
         return authenticode(args)
