@@ -19,7 +19,6 @@ signed size and SHA-256. ``expires`` (freshness: an old manifest cannot be
 replayed forever) and ``channel`` are checked by the update flow
 (:mod:`agent_assist.update`); a ``test`` release (made with ``build-release
 --test-key``) is refused unless the caller allows test releases.
-:func:`decide_update` is the update check's decision on downloaded artifacts.
 
 The trusted key (:func:`trusted_key`): an explicit path (``--key``) if given;
 else, on a machine without a machine-wide policy only, ``AGENT_ASSIST_RELEASE_KEY``
@@ -55,11 +54,9 @@ __all__ = [
     "BUILD_KEY_FILE",
     "Artifact",
     "Manifest",
-    "UpdateDecision",
     "VerificationError",
     "built_in_key",
     "check_files",
-    "decide_update",
     "is_newer",
     "manifest_for",
     "read_signed_manifest",
@@ -360,47 +357,6 @@ def _version_key(version: str) -> tuple[tuple[int, ...], int, int]:
 def is_newer(candidate: str, current: str) -> bool:
     """True if version ``candidate`` comes after ``current`` (1.10 > 1.9; 1.0rc1 < 1.0)."""
     return _version_key(candidate) > _version_key(current)
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateDecision:
-    """Whether to offer an update; ``reason`` says why in one sentence."""
-
-    offer: bool
-    reason: str
-    version: str | None = None
-
-
-def decide_update(
-    manifest: bytes,
-    signature: str,
-    *,
-    key: PublicKey,
-    current_version: str,
-    downloads: Mapping[str, Path],
-) -> UpdateDecision:
-    """Offer a release only if its manifest verifies, its version is newer than
-    ``current_version`` and every downloaded artifact ({manifest name: path}) matches.
-    """
-    try:
-        signed = read_signed_manifest(manifest, signature, key)
-    except VerificationError as exc:
-        return UpdateDecision(False, f"manifest refused: {exc}")
-    try:
-        newer = is_newer(signed.version, current_version)
-    except VerificationError as exc:
-        return UpdateDecision(False, f"manifest refused: {exc}", signed.version)
-    if not newer:
-        return UpdateDecision(
-            False, f"{signed.version} is not newer than {current_version}", signed.version
-        )
-    if not downloads:
-        return UpdateDecision(False, "no downloaded artifact to check", signed.version)
-    try:
-        check_files(signed, downloads)
-    except VerificationError as exc:
-        return UpdateDecision(False, str(exc), signed.version)
-    return UpdateDecision(True, f"{signed.name} {signed.version} verified", signed.version)
 
 
 def built_in_key() -> PublicKey | None:

@@ -17,7 +17,6 @@ from agent_assist.bundle import create_bundle, open_bundle
 from agent_assist.locations import MachinePaths
 from agent_assist.release import (
     check_files,
-    decide_update,
     is_newer,
     manifest_for,
     sign_release,
@@ -316,79 +315,7 @@ def test_the_key_the_build_embedded_is_trusted_when_it_has_none(
     assert trusted_key() == it.public  # IT's own key (a site that re-signs) comes first
 
 
-# -- update decisions ------------------------------------------------------------------------
-
-
-def downloads_of(release: Path) -> dict[str, Path]:
-    return {p.name: p for p in release.parent.glob("*.deb")}
-
-
-def test_an_update_is_offered_when_signed_newer_and_matching(
-    release: Path, key: SigningKey
-) -> None:
-    decision = decide_update(
-        release.read_bytes(),
-        release.with_name(release.name + ".minisig").read_text(),
-        key=key.public,
-        current_version="0.1.0",
-        downloads=downloads_of(release),
-    )
-    assert decision.offer, decision.reason
-    assert decision.version == "0.2.0"
-
-
-def test_a_tampered_manifest_refuses_the_update(release: Path, key: SigningKey) -> None:
-    tampered = release.read_bytes().replace(b'"version": "0.2.0"', b'"version": "9.0.0"')
-    decision = decide_update(
-        tampered,
-        release.with_name(release.name + ".minisig").read_text(),
-        key=key.public,
-        current_version="0.1.0",
-        downloads=downloads_of(release),
-    )
-    assert not decision.offer
-    assert decision.reason.startswith("manifest refused")
-
-
-def test_a_manifest_signed_by_another_key_refuses_the_update(release: Path) -> None:
-    decision = decide_update(
-        release.read_bytes(),
-        release.with_name(release.name + ".minisig").read_text(),
-        key=generate_key().public,
-        current_version="0.1.0",
-        downloads=downloads_of(release),
-    )
-    assert not decision.offer
-
-
-@pytest.mark.parametrize("current", ["0.2.0", "0.2", "0.3.0", "1.0rc1"])
-def test_an_update_that_is_not_newer_is_not_offered(
-    release: Path, key: SigningKey, current: str
-) -> None:
-    decision = decide_update(
-        release.read_bytes(),
-        release.with_name(release.name + ".minisig").read_text(),
-        key=key.public,
-        current_version=current,
-        downloads=downloads_of(release),
-    )
-    assert not decision.offer
-    assert "not newer" in decision.reason
-
-
-def test_an_update_whose_download_differs_from_the_manifest_is_refused(
-    release: Path, key: SigningKey
-) -> None:
-    flip_byte(release.parent / "agent-assist_0.2.0_amd64.deb", 0)
-    decision = decide_update(
-        release.read_bytes(),
-        release.with_name(release.name + ".minisig").read_text(),
-        key=key.public,
-        current_version="0.1.0",
-        downloads=downloads_of(release),
-    )
-    assert not decision.offer
-    assert "SHA-256 differs" in decision.reason
+# -- versions ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from agent_assist import __version__  # noqa: E402
-from agent_assist.cli import build_parser  # noqa: E402
+from agent_assist import __version__
+from agent_assist.cli import build_parser
 
 
 def roff(text: str) -> str:
