@@ -25,6 +25,10 @@ CORE = [
             "agent_assist/session.py",
             "agent_assist/privacy.py",
             "agent_assist/config.py",
+            "agent_assist/schema.py",
+            "agent_assist/locations.py",
+            "agent_assist/winpolicy.py",
+            "agent_assist/policy.py",
             "agent_assist/marquee/protocol.py",
         )
         if (ROOT / name).exists()
