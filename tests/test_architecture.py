@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = [
+    "agent_assist/egress.py",
     "agent_assist/events.py",
     "agent_assist/errors.py",
     "agent_assist/clock.py",
