@@ -51,7 +51,8 @@ def test_the_judge_counts_a_leak_as_a_miss() -> None:
     leaked = Case("phone", "en_US", "written", "call 206.269.0743 now", 5, 17)
     assert caught(leaked)  # scrubbed
     partly = Case("phone", "en_US", "written", "call 206 269 0743 now", 5, 17)
-    assert scrub(partly.text) == "call [phone] now" and caught(partly)
+    assert scrub(partly.text) == "call [phone] now"
+    assert caught(partly)
     missed = Case("phone", "en_US", "written", "call two oh six now", 5, 15)
     assert scrub(missed.text) == missed.text
     assert not caught(missed)  # three digit words left: not caught
