@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import sqlite_utils
 
+from agent_assist.events import ArticleRef
 from agent_assist.privacy import scrub
 from kb_cache.embedder import DIMENSIONS, Embedder
 from kb_cache.store import get_meta, now_iso
@@ -142,6 +143,12 @@ class Hit:
             "department": self.department,
             "authority": self.authority,
         }
+
+    def to_ref(self) -> ArticleRef:
+        """The hit as the event vocabulary's article reference (what the agent is shown)."""
+        return ArticleRef(
+            self.id, self.title, self.score, self.snippet, self.department, self.authority
+        )
 
 
 class _VectorIndex:

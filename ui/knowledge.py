@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent_assist.events import ArticleRef, Suggestion
-from agent_assist.marquee.protocol import ProtocolError, Submit, decode, encode
+from agent_assist.marquee.protocol import ProtocolError, Submit, validate
 from ui.theme import Theme
 
 __all__ = ["KnowledgePanel", "ResolutionDialog", "snippet_html"]
@@ -224,8 +224,14 @@ class ResolutionDialog(QDialog):
             return
         value = self.value()
         try:  # what the server would refuse is refused now, while the agent can still fix it
-            decode(encode(Submit(ref="check", title=str(value["title"]), body=str(value["steps"]),
-                                 triggers=tuple(value["triggers"]))))  # type: ignore[arg-type]  # fmt: skip
+            validate(
+                Submit(
+                    ref="check",
+                    title=str(value["title"]),
+                    body=str(value["steps"]),
+                    triggers=tuple(value["triggers"]),  # type: ignore[arg-type]
+                )
+            )
         except ProtocolError as exc:
             self.note.setText(f"Please change this: {exc}")
             return

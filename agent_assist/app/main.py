@@ -55,6 +55,7 @@ def run_app(options: AppOptions) -> int:
 
     from agent_assist.marquee.client import MarqueeClient
     from agent_assist.marquee.protocol import Ack, Announce, Audience
+    from agent_assist.marquee.tls import context_for
     from ui.bridge import Bridge
     from ui.theme import apply_theme, theme_named
 
@@ -73,14 +74,11 @@ def run_app(options: AppOptions) -> int:
         cleanup.append(server.close)
     url = server.url if server else options.server or settings.get_str("server.url")
     token = server.tokens[options.view] if server else options.token or _stored_token()
-    ssl_context = None
-    if url and url.startswith("wss://"):
-        from agent_assist.marquee.tls import client_context
-
-        ssl_context = client_context(
-            ca_file=settings.get_str("server.ca_file") or None,
-            pin_sha256=settings.get_str("server.pin_sha256") or None,
-        )
+    ssl_context = context_for(
+        url or "",
+        ca_file=settings.get_str("server.ca_file") or None,
+        pin_sha256=settings.get_str("server.pin_sha256") or None,
+    )
 
     if options.view == "supervisor":
         from ui.supervisor import SupervisorConsole

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -174,13 +175,13 @@ class KnowledgeWorker(threading.Thread):
             self.join()
 
     def run(self) -> None:
-        from agent_assist.cli.kb import open_kb
         from agent_assist.events import ErrorEvent
+        from kb_cache.cache import open_knowledge
         from kb_cache.feedback import record
         from kb_cache.outbox import submit_resolution
 
         try:
-            kb = open_kb(self.db, seed_demo=self.seed_demo)
+            kb = open_knowledge(self.db, seed_demo=self.seed_demo, notify=_say)
         except AgentAssistError as exc:
             self._bridge.call_event.emit(ErrorEvent(t=0.0, code="knowledge", message=str(exc)))
             return
@@ -199,11 +200,7 @@ class KnowledgeWorker(threading.Thread):
                 next_exchange = time.monotonic() + (self.server.every if self.server else 1e9)
             try:
                 if job == "search":
-                    hits = kb.search(payload, limit=6)
-                    refs = [
-                        ArticleRef(h.id, h.title, h.score, h.snippet, h.department, h.authority)
-                        for h in hits
-                    ]
+                    refs = [h.to_ref() for h in kb.search(payload, limit=6)]
                     self._bridge.results.emit(payload, refs)
                 elif job == "open":
                     article = kb.article(payload)
@@ -234,22 +231,10 @@ class KnowledgeWorker(threading.Thread):
 def exchange_knowledge(kb: Any, server: KnowledgeServer) -> tuple[int, int]:
     """Send queued resolutions, then sync the cache; returns (sent, new version or -1)."""
     from agent_assist.marquee.http import fetch_json
-    from agent_assist.marquee.protocol import ProtocolError, Submit, decode, encode
-    from kb_cache.outbox import Rejected, flush
-    from kb_cache.sync import apply_sync, synced_version
+    from agent_assist.marquee.protocol import Submit
+    from kb_cache.exchange import push, sync
 
-    def send(payload: dict[str, Any]) -> None:
-        try:
-            message = Submit(
-                ref=f"r{time.monotonic_ns()}",
-                title=payload["title"],
-                body=payload["body"],
-                tags=tuple(payload.get("tags", ())),
-                triggers=tuple(payload.get("triggers", ())),
-            )
-            decode(encode(message))  # what the server would refuse is refused here, for good
-        except (ProtocolError, KeyError, TypeError) as exc:
-            raise Rejected(str(exc)) from None
+    def deliver(message: Submit) -> None:
         if not server.client.wait_connected(0):
             raise OSError("not connected")
         try:
@@ -257,35 +242,35 @@ def exchange_knowledge(kb: Any, server: KnowledgeServer) -> tuple[int, int]:
         except AgentAssistError as exc:
             raise OSError(str(exc)) from None
 
-    sent, _ = flush(kb.db, send)
-    since = synced_version(kb.db)
-    path = f"/kb/changes?since={since}"
-    changes = fetch_json(
-        server.url, path, token=server.token, ssl_context=server.ssl_context, timeout=10.0
-    )
-    if isinstance(changes, dict) and changes.get("version") == since:
-        return sent, -1
-    apply_sync(kb.db, changes, embedder=kb.embedder)
-    return sent, int(changes["version"])
+    def changes(since: int) -> Any:
+        path = f"/kb/changes?since={since}"
+        return fetch_json(
+            server.url, path, token=server.token, ssl_context=server.ssl_context, timeout=10.0
+        )
+
+    sent, _ = push(kb.db, deliver)
+    outcome = sync(kb.db, changes, embedder=kb.embedder)
+    return sent, outcome.version if outcome.changed else -1
 
 
 def _session_search(
     db: str | None, *, after: threading.Event | None = None, seed_demo: bool = False
 ) -> Callable[[threading.Event], Search | None]:
     def make(stop: threading.Event) -> Search | None:
-        from agent_assist.cli.kb import open_kb
+        from kb_cache.cache import open_knowledge
 
         while after is not None and not after.wait(0.1):  # one thread fills an empty cache
             if stop.is_set():
                 return None
-        kb = open_kb(db, seed_demo=seed_demo)
+        kb = open_knowledge(db, seed_demo=seed_demo, notify=_say)
 
         def search(query: str) -> list[ArticleRef]:
-            return [
-                ArticleRef(h.id, h.title, h.score, h.snippet, h.department, h.authority)
-                for h in kb.search(query, limit=4)
-            ]
+            return [h.to_ref() for h in kb.search(query, limit=4)]
 
         return search
 
     return make
+
+
+def _say(message: str) -> None:
+    print(f"agent-assist: {message}", file=sys.stderr)

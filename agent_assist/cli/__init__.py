@@ -137,16 +137,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 def _knowledge_search(args: argparse.Namespace) -> Callable[[str], list[Any]]:
     """The local knowledge cache as the session's search (articles best first)."""
-    from agent_assist.cli.kb import open_kb
+    from agent_assist.cli.kb import say
     from agent_assist.events import ArticleRef
+    from kb_cache.cache import open_knowledge
 
-    kb = open_kb(args.db)
+    kb = open_knowledge(args.db, seed_demo=True, notify=say)
 
     def search(query: str) -> list[ArticleRef]:
-        return [
-            ArticleRef(h.id, h.title, h.score, h.snippet, h.department, h.authority)
-            for h in kb.search(query, limit=6)
-        ]
+        return [h.to_ref() for h in kb.search(query, limit=6)]
 
     return search
 
