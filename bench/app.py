@@ -215,7 +215,7 @@ class Startup:
 
     @property
     def fill(self) -> float:
-        """The knowledge worker's open_kb (the first to start: the session's waits for it)."""
+        """The knowledge worker's open_knowledge (the replayed call starts once it is done)."""
         if not self.open_kb:
             return float("nan")
         start, end = min(self.open_kb)

@@ -78,7 +78,8 @@ def test_sync_asks_for_changes_since_the_cache_version_and_applies_them(db) -> N
     outcome = sync(db, changes, embedder=None)
     assert asked == [0]
     assert (outcome.since, outcome.version, outcome.changed) == (0, 3, True)
-    assert outcome.result is not None and outcome.result.added == 1
+    assert outcome.result is not None
+    assert outcome.result.added == 1
     assert synced_version(db) == 3
 
 

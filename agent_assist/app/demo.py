@@ -84,8 +84,6 @@ def _demo_agent(server: DemoServer, speed: float) -> list[Callable[[], None]]:
                 )
             )
 
-    worker = CallWorker(
-        lambda stop: replay(DEMO_CALL, speed=speed, stop=stop), emit=emit, make_search=None
-    )
+    worker = CallWorker(lambda stop: replay(DEMO_CALL, speed=speed, stop=stop), emit=emit)
     worker.start()
     return [agent.stop, worker.stop]

@@ -23,9 +23,9 @@ from agent_assist.app.workers import (
     CallWorker,
     KnowledgeServer,
     KnowledgeWorker,
-    _session_search,
     listener_source,
     replay,
+    say,
 )
 from agent_assist.config import Settings
 from agent_assist.errors import AgentAssistError
@@ -96,8 +96,13 @@ def run_app(options: AppOptions) -> int:
             always_on_top=settings.get_bool("ui.always_on_top"),
             dock=settings.get_str("ui.dock"),
         )
+        from kb_cache.cache import open_knowledge
+
         kb_path = settings.get_str("knowledge.db") or None
-        knowledge = KnowledgeWorker(db=kb_path, bridge=bridge, seed_demo=options.demo)
+        knowledge = KnowledgeWorker(
+            open_kb=lambda: open_knowledge(kb_path, seed_demo=options.demo, notify=say),
+            bridge=bridge,
+        )
         bridge.knowledge_status.connect(lambda text: window.statusBar().showMessage(text, 15000))
         bridge.call_event.connect(window.show_event)
         bridge.message.connect(window.show_message)
@@ -250,17 +255,21 @@ def _start_call_worker(
     interrupt: Callable[[], None] | None,
     bridge: Any,
     knowledge: KnowledgeWorker,
+    *,
+    after_knowledge: bool = False,
 ) -> CallWorker:
-    """A started CallWorker whose suggestions come from the knowledge worker's cache."""
+    """A CallWorker whose searches the knowledge worker answers.
+
+    ``after_knowledge``: start once the cache is open (a replayed demo call then shows
+    its suggestions from the start); a live call starts at once.
+    """
     worker = CallWorker(
-        source,
-        emit=bridge.call_event.emit,
-        make_search=_session_search(
-            knowledge.db, after=knowledge.ready, seed_demo=knowledge.seed_demo
-        ),
-        interrupt=interrupt,
+        source, emit=bridge.call_event.emit, perform=knowledge.perform, interrupt=interrupt
     )
-    worker.start()
+    if after_knowledge:
+        knowledge.when_ready(worker.start_unless_stopped)
+    else:
+        worker.start()
     return worker
 
 

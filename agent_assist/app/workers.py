@@ -14,15 +14,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_assist.errors import AgentAssistError, EventFormatError
-from agent_assist.events import ArticleRef, Event, decode_lines
+from agent_assist.events import Event, decode_lines
+from agent_assist.session import Answer, Request
+from agent_assist.suggest import SearchResults
+
+if TYPE_CHECKING:
+    from agent_assist.session import CallSession
+    from kb_cache.search import KnowledgeBase
 
 log = logging.getLogger("agent_assist.app")
-Search = Callable[[str], list[ArticleRef]]
 
 
 def replay(path: Path | str, *, speed: float, stop: threading.Event) -> Iterator[Event]:
@@ -58,64 +63,121 @@ def listener_source(listener: Any) -> Callable[[threading.Event], Iterator[Event
     return events
 
 
+Source = Callable[[threading.Event], Iterator[Event]]
+"""A call's events (live capture, an audio file, a log), until the stop event is set."""
+Perform = Callable[[Request, Callable[[Answer], None]], None]
+"""Start a session's request elsewhere; call the second argument with the answer (any thread)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Inject:
+    make: Callable[[float], Event]
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    error: str | None = None
+
+
 class CallWorker(threading.Thread):
-    """Feeds ``source`` through a CallSession; everything goes to ``emit`` (the bridge)."""
+    """Runs one call's :class:`CallSession`; every event and result goes to ``emit`` (the bridge).
+
+    The session's thread never waits for anything but its inbox: the source is read
+    on a helper thread (it blocks on audio or on the replay clock), the GUI's events
+    (:meth:`inject`) and the answers to the session's requests (:meth:`answer`) arrive
+    in the same inbox. Requests go to ``perform`` (the knowledge worker's queue), so
+    a slow search never delays a flag; without ``perform`` there are no suggestions.
+    An answer is fed at the call time of the newest event, so the stream stays in order.
+    """
 
     def __init__(
         self,
-        source: Callable[[threading.Event], Iterator[Event]],
+        source: Source,
         *,
         emit: Callable[[Event], None],
-        make_search: Callable[[threading.Event], Search | None] | None,
+        perform: Perform | None = None,
         interrupt: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name="call-worker", daemon=True)
-        self._source, self._emit, self._make_search = source, emit, make_search
+        self._source, self._emit, self._perform = source, emit, perform
         self._interrupt = interrupt  # unblocks a source waiting for audio (Listener.stop)
         self.stop_event = threading.Event()
         self.error: str | None = None
-        self._injected: queue.SimpleQueue[Callable[[float], Event]] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[Event | Answer | _Inject | _End] = queue.SimpleQueue()
+        self._reader = threading.Thread(target=self._read, name="call-source", daemon=True)
         self._t = 0.0  # call time of the newest event from the source
 
     def inject(self, make: Callable[[float], Event]) -> None:
         """Add an event (made with the current call time, s) from the GUI, e.g. the mute toggle."""
-        self._injected.put(make)
+        self._inbox.put(_Inject(make))
+
+    def answer(self, answer: Answer) -> None:
+        """Hand the session the answer to one of its requests (from any thread)."""
+        self._inbox.put(answer)
 
     def run(self) -> None:
         from agent_assist.events import ErrorEvent
         from agent_assist.risk.pack import load_pack
         from agent_assist.session import CallSession
 
-        search = None
-        try:  # opened on this thread; without it the call still gets coaching, just no articles
-            search = self._make_search(self.stop_event) if self._make_search else None
-        except AgentAssistError as exc:
-            self._emit(ErrorEvent(t=0.0, code="knowledge", message=f"no suggestions: {exc}"))
-        if self.stop_event.is_set():
-            return
         try:
-            session = CallSession(pack=load_pack(None), search=search)
-            for event in self._source(self.stop_event):
-                while not self._injected.empty():  # the app's own events, at the current call time
-                    self._feed(session, self._injected.get()(self._t))
-                self._t = max(self._t, event.t)
-                self._feed(session, event)
+            session = CallSession(pack=load_pack(None), suggest=self._perform is not None)
         except AgentAssistError as exc:
             self.error = str(exc)
             self._emit(ErrorEvent(t=0.0, code="call_worker", message=str(exc)))
+            return
+        self._reader.start()
+        ended: _End | None = None
+        while ended is None or (session.awaiting and not self.stop_event.is_set()):
+            item = self._inbox.get()
+            if isinstance(item, _End):  # the source is done; the answers it asked for may not be
+                ended = ended or item
+            elif isinstance(item, _Inject):  # the app's own events, at the current call time
+                self._feed(session, item.make(self._t))
+            elif isinstance(item, Answer):
+                self._feed(session, replace(item, t=max(item.t, self._t)))
+            else:
+                self._t = max(self._t, item.t)
+                self._feed(session, item)
+        if ended.error is not None:
+            self.error = ended.error
+            self._emit(ErrorEvent(t=0.0, code="call_worker", message=ended.error))
 
-    def _feed(self, session: Any, event: Event) -> None:
-        self._emit(event)
+    def _read(self) -> None:
+        """The helper thread: the source's events into the inbox, then the end."""
+        error = None
+        try:
+            for event in self._source(self.stop_event):
+                self._inbox.put(event)
+        except AgentAssistError as exc:
+            error = str(exc)
+        finally:
+            self._inbox.put(_End(error))
+
+    def _feed(self, session: CallSession, event: Event | Answer) -> None:
+        if not isinstance(event, Answer):
+            self._emit(event)
         for out in session.feed(event):
             self._emit(out)
+        for request in session.requests_to_perform():
+            assert self._perform is not None  # only a suggesting session asks
+            self._perform(request, self.answer)
+
+    def start_unless_stopped(self) -> None:
+        """Start, unless :meth:`stop` came first (e.g. the app closed while the cache filled)."""
+        if not self.stop_event.is_set():
+            self.start()
 
     def stop(self) -> None:
-        """Stop and wait: the worker may be inside onnxruntime or Vosk, which must not be torn down."""
+        """Stop and wait: the source may be inside Vosk, which must not be torn down."""
         self.stop_event.set()
         if self._interrupt is not None:
             self._interrupt()
+        self._inbox.put(_End())
         if self.is_alive():
             self.join()
+        if self._reader.is_alive():
+            self._reader.join()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,16 +202,34 @@ class KnowledgeWorker(threading.Thread):
     def __init__(
         self,
         *,
-        db: str | None,
+        open_kb: Callable[[], KnowledgeBase],
         bridge: Any,
         server: KnowledgeServer | None = None,
-        seed_demo: bool = False,
     ) -> None:
-        """``seed_demo``: fill an empty cache with the demo articles (the demo only)."""
+        """``open_kb`` opens the cache on this worker's thread (and may fill it the first time)."""
         super().__init__(name="knowledge-worker", daemon=True)
-        self.db, self._bridge, self.server, self.seed_demo = db, bridge, server, seed_demo
+        self._open_kb, self._bridge, self.server = open_kb, bridge, server
         self._jobs: queue.Queue[tuple[str, Any] | None] = queue.Queue()
-        self.ready = threading.Event()  # the cache is open (and, first time, filled with the demo)
+        self._ready_lock = threading.Lock()
+        self._when_ready: list[Callable[[], None]] | None = []  # None once ready
+
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the cache is open (or failed to open): now if it already is."""
+        with self._ready_lock:
+            if self._when_ready is not None:
+                self._when_ready.append(callback)
+                return
+        callback()
+
+    def _ready(self) -> None:
+        with self._ready_lock:
+            callbacks, self._when_ready = self._when_ready or [], None
+        for callback in callbacks:
+            callback()
+
+    def perform(self, request: Request, reply: Callable[[Answer], None]) -> None:
+        """Answer a call session's search on this worker's connection (never blocks the caller)."""
+        self._jobs.put(("session_search", (request, reply)))
 
     def submit(self, job: str, payload: Any) -> None:
         self._jobs.put((job, payload))
@@ -168,6 +248,18 @@ class KnowledgeWorker(threading.Thread):
         elif sent:
             self._bridge.knowledge_status.emit(f"{sent} resolution(s) sent for review")
 
+    def _answer(
+        self, kb: KnowledgeBase | None, request: Request, reply: Callable[[Answer], None]
+    ) -> None:
+        """Always answer, even empty (the session asks again only once answered)."""
+        results = _answer_empty(request)
+        try:
+            if kb is not None:
+                results = kb.answer(request)
+        except Exception:  # e.g. the cache locked by a CLI sync: this search finds nothing
+            log.exception("a call's knowledge search failed")
+        reply(results)
+
     def stop(self) -> None:
         """Finish the current job (the first fill of the cache cannot be cut short) and end."""
         self._jobs.put(None)
@@ -176,17 +268,16 @@ class KnowledgeWorker(threading.Thread):
 
     def run(self) -> None:
         from agent_assist.events import ErrorEvent
-        from kb_cache.cache import open_knowledge
         from kb_cache.feedback import record
         from kb_cache.outbox import submit_resolution
 
         try:
-            kb = open_knowledge(self.db, seed_demo=self.seed_demo, notify=_say)
+            kb = self._open_kb()
         except AgentAssistError as exc:
             self._bridge.call_event.emit(ErrorEvent(t=0.0, code="knowledge", message=str(exc)))
-            return
+            kb = None
         finally:
-            self.ready.set()
+            self._ready()
         next_exchange = time.monotonic() + 5.0  # let the window settle first
         while True:
             try:
@@ -198,6 +289,11 @@ class KnowledgeWorker(threading.Thread):
             job, payload = item
             if job == "exchange":
                 next_exchange = time.monotonic() + (self.server.every if self.server else 1e9)
+            if job == "session_search":
+                self._answer(kb, *payload)
+                continue
+            if kb is None:
+                continue  # no cache: only the call's searches get an (empty) answer
             try:
                 if job == "search":
                     refs = [h.to_ref() for h in kb.search(payload, limit=6)]
@@ -228,6 +324,10 @@ class KnowledgeWorker(threading.Thread):
                 self._bridge.call_event.emit(ErrorEvent(t=0.0, code="knowledge", message=message))
 
 
+def _answer_empty(request: Request) -> Answer:
+    return SearchResults(request.id, request.t, ())
+
+
 def exchange_knowledge(kb: Any, server: KnowledgeServer) -> tuple[int, int]:
     """Send queued resolutions, then sync the cache; returns (sent, new version or -1)."""
     from agent_assist.marquee.http import fetch_json
@@ -253,24 +353,6 @@ def exchange_knowledge(kb: Any, server: KnowledgeServer) -> tuple[int, int]:
     return sent, outcome.version if outcome.changed else -1
 
 
-def _session_search(
-    db: str | None, *, after: threading.Event | None = None, seed_demo: bool = False
-) -> Callable[[threading.Event], Search | None]:
-    def make(stop: threading.Event) -> Search | None:
-        from kb_cache.cache import open_knowledge
-
-        while after is not None and not after.wait(0.1):  # one thread fills an empty cache
-            if stop.is_set():
-                return None
-        kb = open_knowledge(db, seed_demo=seed_demo, notify=_say)
-
-        def search(query: str) -> list[ArticleRef]:
-            return [h.to_ref() for h in kb.search(query, limit=4)]
-
-        return search
-
-    return make
-
-
-def _say(message: str) -> None:
+def say(message: str) -> None:
+    """Tell the user on stderr (as the command line does)."""
     print(f"agent-assist: {message}", file=sys.stderr)
