@@ -17,13 +17,12 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from agent_assist.app import CallWorker, KnowledgeWorker
-from agent_assist.events import Call, Event, Flag, Suggestion, Utterance
+from agent_assist.events import ArticleRef, Call, Event, Flag, Suggestion, Utterance
 from agent_assist.suggest import SearchRequest, SearchResults
 from kb_cache.cache import open_db
 from kb_cache.embedder import Embedder
 from kb_cache.importer import import_path
 from kb_cache.search import KnowledgeBase
-from ui.bridge import Bridge
 
 ARTICLES = Path(__file__).parent / "data" / "kb" / "articles.jsonl"
 
@@ -51,7 +50,7 @@ def cache(tmp_path: Path) -> Path:
 
 def started_knowledge(cache: Path, embedder: Embedder | None) -> KnowledgeWorker:
     worker = KnowledgeWorker(
-        open_kb=lambda: KnowledgeBase(open_db(cache), embedder=embedder), bridge=Bridge()
+        open_kb=lambda: KnowledgeBase(open_db(cache), embedder=embedder), on_error=print
     )
     worker.start()
     return worker
@@ -64,9 +63,7 @@ def wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> None:
         time.sleep(0.01)
 
 
-def test_the_knowledge_worker_answers_a_calls_search_on_its_own_connection(
-    qtbot: QtBot, cache: Path
-) -> None:
+def test_the_knowledge_worker_answers_a_calls_search_on_its_own_connection(cache: Path) -> None:
     knowledge = started_knowledge(cache, embedder=None)
     answers: list[SearchResults] = []
     try:
@@ -81,12 +78,11 @@ def test_the_knowledge_worker_answers_a_calls_search_on_its_own_connection(
     assert answer.articles[0].snippet
 
 
-def test_a_knowledge_worker_without_a_cache_still_answers_empty(
-    qtbot: QtBot, tmp_path: Path
-) -> None:
+def test_a_knowledge_worker_without_a_cache_still_answers_empty(tmp_path: Path) -> None:
     (tmp_path / "not-a-cache.db").write_text("not sqlite")
+    errors: list[str] = []
     knowledge = KnowledgeWorker(
-        open_kb=lambda: KnowledgeBase(open_db(tmp_path / "not-a-cache.db")), bridge=Bridge()
+        open_kb=lambda: KnowledgeBase(open_db(tmp_path / "not-a-cache.db")), on_error=errors.append
     )
     knowledge.start()
     answers: list[SearchResults] = []
@@ -96,11 +92,12 @@ def test_a_knowledge_worker_without_a_cache_still_answers_empty(
     finally:
         knowledge.stop()
     assert answers == [SearchResults("search-1", 2.0, ())]
+    assert errors == [
+        f"the knowledge cache is not available: {tmp_path / 'not-a-cache.db'} is not a usable knowledge cache (file is not a database)"
+    ]
 
 
-def test_the_call_keeps_coaching_while_a_knowledge_search_is_slow(
-    qtbot: QtBot, cache: Path
-) -> None:
+def test_the_call_keeps_coaching_while_a_knowledge_search_is_slow(cache: Path) -> None:
     embedder = GatedEmbedder()
     knowledge = started_knowledge(cache, embedder)
     seen: list[Event] = []
@@ -130,3 +127,38 @@ def test_the_call_keeps_coaching_while_a_knowledge_search_is_slow(
     assert suggestion.articles[0].id == "card-arrival"
     assert suggestion.t == 3.0  # fed when it came: after the last event of the call
     assert [e.kind for e in seen if isinstance(e, Flag)] == ["rudeness"]
+
+
+def test_the_panels_search_runs_on_the_worker_and_shows_on_the_gui_thread(
+    qtbot: QtBot, cache: Path
+) -> None:
+    from agent_assist.app.knowledge import connect_panel
+    from ui.bridge import Bridge
+    from ui.knowledge import KnowledgePanel
+    from ui.theme import THEMES
+
+    bridge = Bridge()
+    panel = KnowledgePanel(theme=THEMES["dark"])
+    qtbot.addWidget(panel)
+    shown_on: list[str] = []
+    show = panel.show_results
+
+    def show_results(query: str, articles: list[ArticleRef]) -> None:
+        shown_on.append(threading.current_thread().name)
+        show(query, articles)
+
+    panel.show_results = show_results  # type: ignore[method-assign]
+    knowledge = KnowledgeWorker(
+        open_kb=lambda: KnowledgeBase(open_db(cache)),
+        on_error=print,
+        run_on_main=bridge.run_on_main,
+    )
+    connect_panel(panel, knowledge)
+    knowledge.start()
+    try:
+        panel.search_requested.emit("my card has not come yet")
+        qtbot.waitUntil(lambda: bool(panel.cards), timeout=30_000)
+    finally:
+        knowledge.stop()
+    assert panel.cards[0].ref.id == "card-arrival"
+    assert shown_on == [threading.main_thread().name]

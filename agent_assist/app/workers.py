@@ -1,33 +1,42 @@
-"""Worker threads of the desktop app: the call (source -> session -> bridge) and knowledge.
+"""The call worker (source -> session -> bridge) and the sources it reads.
 
 The call worker reads events (live capture, an audio file, or a recorded event
 log), feeds the :class:`CallSession` and emits every event and result through
-the bridge; the knowledge worker owns its own SQLite connection and answers
-searches, article requests, feedback and resolutions, and syncs with the server.
+the bridge; the session's searches go to the knowledge worker
+(:mod:`agent_assist.app.knowledge`), whose answers come back into its inbox.
 """
 
 from __future__ import annotations
 
-import logging
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from agent_assist.errors import AgentAssistError, EventFormatError
 from agent_assist.events import Event, decode_lines
 from agent_assist.session import Answer, Request
-from agent_assist.suggest import SearchResults
 
 if TYPE_CHECKING:
     from agent_assist.session import CallSession
-    from kb_cache.search import KnowledgeBase
 
-log = logging.getLogger("agent_assist.app")
+__all__ = [
+    "CallWorker",
+    "Listening",
+    "Perform",
+    "Source",
+    "as_a_call",
+    "lazy_listener",
+    "listener_source",
+    "replay",
+]
+
+
+Source = Callable[[threading.Event], Iterator[Event]]
+"""A call's events (live capture, an audio file, a log), until the stop event is set."""
 
 
 def replay(path: Path | str, *, speed: float, stop: threading.Event) -> Iterator[Event]:
@@ -47,7 +56,17 @@ def replay(path: Path | str, *, speed: float, stop: threading.Event) -> Iterator
         yield event
 
 
-def listener_source(listener: Any) -> Callable[[threading.Event], Iterator[Event]]:
+class Listening(Protocol):
+    """An audio listener (:class:`audio.pipeline.Listener`) as the call worker uses it."""
+
+    def start(self) -> None: ...
+
+    def events(self) -> Iterator[Event]: ...
+
+    def stop(self) -> None: ...
+
+
+def listener_source(listener: Listening) -> Source:
     """A CallWorker source from an audio Listener (live devices or a WAV file)."""
 
     def events(stop: threading.Event) -> Iterator[Event]:
@@ -63,8 +82,6 @@ def listener_source(listener: Any) -> Callable[[threading.Event], Iterator[Event
     return events
 
 
-Source = Callable[[threading.Event], Iterator[Event]]
-"""A call's events (live capture, an audio file, a log), until the stop event is set."""
 Perform = Callable[[Request, Callable[[Answer], None]], None]
 """Start a session's request elsewhere; call the second argument with the answer (any thread)."""
 
@@ -180,179 +197,38 @@ class CallWorker(threading.Thread):
             self._reader.join()
 
 
-@dataclass(frozen=True, kw_only=True)
-class KnowledgeServer:
-    """Where the knowledge worker syncs articles from and sends resolutions to."""
+def as_a_call(source: Source) -> Source:
+    """A recording is one whole call: frame its events with call started and ended."""
+    from agent_assist.events import Call
 
-    url: str
-    token: str
-    client: Any  # the app's MarqueeClient (resolutions go over its connection)
-    ssl_context: Any = None
-    every: float = 300.0  # seconds between syncs
+    def events(stop: threading.Event) -> Iterator[Event]:
+        yield Call(t=0.0, state="started")
+        last = 0.0
+        for event in source(stop):
+            last = max(last, event.t)
+            yield event
+        yield Call(t=last, state="ended")
+
+    return events
 
 
-class KnowledgeWorker(threading.Thread):
-    """Serves the knowledge panel from its own connection: search, open, feedback, resolutions.
+def lazy_listener(build: Callable[[], Listening]) -> tuple[Source, Callable[[], None]]:
+    """A CallWorker source that builds its Listener (loading the model) on the worker thread,
+    and the interrupt that stops it once built."""
+    built: list[Listening] = []
+    lock = threading.Lock()
 
-    With a ``server``, it also sends queued resolutions and syncs the cache (all or
-    nothing) every ``server.every`` seconds and right after a new resolution; an
-    unreachable server only means "later".
-    """
-
-    def __init__(
-        self,
-        *,
-        open_kb: Callable[[], KnowledgeBase],
-        bridge: Any,
-        server: KnowledgeServer | None = None,
-    ) -> None:
-        """``open_kb`` opens the cache on this worker's thread (and may fill it the first time)."""
-        super().__init__(name="knowledge-worker", daemon=True)
-        self._open_kb, self._bridge, self.server = open_kb, bridge, server
-        self._jobs: queue.Queue[tuple[str, Any] | None] = queue.Queue()
-        self._ready_lock = threading.Lock()
-        self._when_ready: list[Callable[[], None]] | None = []  # None once ready
-
-    def when_ready(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` once the cache is open (or failed to open): now if it already is."""
-        with self._ready_lock:
-            if self._when_ready is not None:
-                self._when_ready.append(callback)
-                return
-        callback()
-
-    def _ready(self) -> None:
-        with self._ready_lock:
-            callbacks, self._when_ready = self._when_ready or [], None
-        for callback in callbacks:
-            callback()
-
-    def perform(self, request: Request, reply: Callable[[Answer], None]) -> None:
-        """Answer a call session's search on this worker's connection (never blocks the caller)."""
-        self._jobs.put(("session_search", (request, reply)))
-
-    def submit(self, job: str, payload: Any) -> None:
-        self._jobs.put((job, payload))
-
-    def _exchange(self, kb: Any) -> None:
-        assert self.server is not None
-        if not self.server.client.wait_connected(0):
-            return  # offline: the outbox waits, the cache stays as it is; try on the next tick
-        try:
-            sent, version = exchange_knowledge(kb, self.server)
-        except AgentAssistError as exc:
-            self._bridge.knowledge_status.emit(f"Knowledge not synced: {exc}")
+    def events(stop: threading.Event) -> Iterator[Event]:
+        listener = build()
+        with lock:
+            built.append(listener)
+        if stop.is_set():
             return
-        if version >= 0:
-            self._bridge.knowledge_status.emit(f"Knowledge updated to version {version}")
-        elif sent:
-            self._bridge.knowledge_status.emit(f"{sent} resolution(s) sent for review")
+        yield from listener_source(listener)(stop)
 
-    def _answer(
-        self, kb: KnowledgeBase | None, request: Request, reply: Callable[[Answer], None]
-    ) -> None:
-        """Always answer, even empty (the session asks again only once answered)."""
-        results = _answer_empty(request)
-        try:
-            if kb is not None:
-                results = kb.answer(request)
-        except Exception:  # e.g. the cache locked by a CLI sync: this search finds nothing
-            log.exception("a call's knowledge search failed")
-        reply(results)
+    def interrupt() -> None:
+        with lock:
+            for listener in built:
+                listener.stop()
 
-    def stop(self) -> None:
-        """Finish the current job (the first fill of the cache cannot be cut short) and end."""
-        self._jobs.put(None)
-        if self.is_alive():
-            self.join()
-
-    def run(self) -> None:
-        from agent_assist.events import ErrorEvent
-        from kb_cache.feedback import record
-        from kb_cache.outbox import submit_resolution
-
-        try:
-            kb = self._open_kb()
-        except AgentAssistError as exc:
-            self._bridge.call_event.emit(ErrorEvent(t=0.0, code="knowledge", message=str(exc)))
-            kb = None
-        finally:
-            self._ready()
-        next_exchange = time.monotonic() + 5.0  # let the window settle first
-        while True:
-            try:
-                item = self._jobs.get(timeout=max(0.1, next_exchange - time.monotonic()))
-            except queue.Empty:
-                item = ("exchange", None)
-            if item is None:
-                return
-            job, payload = item
-            if job == "exchange":
-                next_exchange = time.monotonic() + (self.server.every if self.server else 1e9)
-            if job == "session_search":
-                self._answer(kb, *payload)
-                continue
-            if kb is None:
-                continue  # no cache: only the call's searches get an (empty) answer
-            try:
-                if job == "search":
-                    refs = [h.to_ref() for h in kb.search(payload, limit=6)]
-                    self._bridge.results.emit(payload, refs)
-                elif job == "open":
-                    article = kb.article(payload)
-                    if article:
-                        self._bridge.article.emit(article)
-                elif job == "feedback":
-                    record(kb.db, *payload)
-                elif job == "resolution":
-                    submit_resolution(
-                        kb.db,
-                        title=payload["title"],
-                        steps=payload["steps"],
-                        triggers=payload["triggers"],
-                    )
-                    self.submit("exchange", None)
-                elif job == "exchange" and self.server is not None:
-                    self._exchange(kb)
-            except AgentAssistError as exc:
-                self._bridge.call_event.emit(ErrorEvent(t=0.0, code="knowledge", message=str(exc)))
-            except (
-                Exception
-            ) as exc:  # e.g. the cache locked by a CLI sync: this job fails, not the panel
-                log.exception("knowledge job %s failed", job)
-                message = f"the knowledge cache failed ({exc.__class__.__name__}); try again"
-                self._bridge.call_event.emit(ErrorEvent(t=0.0, code="knowledge", message=message))
-
-
-def _answer_empty(request: Request) -> Answer:
-    return SearchResults(request.id, request.t, ())
-
-
-def exchange_knowledge(kb: Any, server: KnowledgeServer) -> tuple[int, int]:
-    """Send queued resolutions, then sync the cache; returns (sent, new version or -1)."""
-    from agent_assist.marquee.http import fetch_json
-    from agent_assist.marquee.protocol import Submit
-    from kb_cache.exchange import push, sync
-
-    def deliver(message: Submit) -> None:
-        if not server.client.wait_connected(0):
-            raise OSError("not connected")
-        try:
-            server.client.submit(message)
-        except AgentAssistError as exc:
-            raise OSError(str(exc)) from None
-
-    def changes(since: int) -> Any:
-        path = f"/kb/changes?since={since}"
-        return fetch_json(
-            server.url, path, token=server.token, ssl_context=server.ssl_context, timeout=10.0
-        )
-
-    sent, _ = push(kb.db, deliver)
-    outcome = sync(kb.db, changes, embedder=kb.embedder)
-    return sent, outcome.version if outcome.changed else -1
-
-
-def say(message: str) -> None:
-    """Tell the user on stderr (as the command line does)."""
-    print(f"agent-assist: {message}", file=sys.stderr)
+    return events, interrupt
