@@ -27,7 +27,7 @@ machine's own settings and cache are neither used nor touched.
   which starts at about the warm *listening* time). The whole machine's busy time
   (``/proc/stat``) minus the app's shows how much else was running (the X server included);
   ``--samples CSV`` writes the per-second samples.
-* **GUI stalls**: ``ui.stall.StallMeter`` (5 ms timer; worst lateness) has to run inside the
+* **GUI stalls**: ``tests.support.stall.StallMeter`` (5 ms timer; worst lateness) has to run inside the
   app, so it gets a second run of the same log at ``--stall-speed`` (x real time) in an
   instrumented child: worst stall from the first event to the last, plus ticks late by more
   than 16/50/100 ms, and the five worst with their time in the log. Events come
@@ -130,7 +130,7 @@ def child(args: argparse.Namespace) -> int:
     import ui.agent_window as agent_window
     from agent_assist.cli import main
     from agent_assist.events import Call
-    from ui.stall import StallMeter
+    from tests.support.stall import StallMeter
 
     real_open = kb_cache.open_knowledge
 

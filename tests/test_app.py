@@ -18,9 +18,9 @@ from agent_assist.events import ArticleRef, Flag, Suggestion, Utterance
 from agent_assist.suggest import SearchRequest, SearchResults
 from audio.recognizer import VoskModel
 from tests.support import calls
+from tests.support.stall import StallMeter
 from ui.agent_window import AgentWindow
 from ui.bridge import Bridge
-from ui.stall import StallMeter
 from ui.theme import THEMES
 
 

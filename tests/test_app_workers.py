@@ -162,3 +162,22 @@ def test_the_panels_search_runs_on_the_worker_and_shows_on_the_gui_thread(
         knowledge.stop()
     assert panel.cards[0].ref.id == "card-arrival"
     assert shown_on == [threading.main_thread().name]
+
+
+def test_a_kind_snoozed_in_the_window_is_no_longer_raised_on_this_call() -> None:
+    seen: list[Event] = []
+    go = threading.Event()
+
+    def source(stop: threading.Event) -> Iterator[Event]:
+        yield Call(t=0.0, state="started")
+        go.wait(10)  # the agent snoozes rudeness now
+        yield Utterance(2.0, "agent", True, "calm down i already told you", 1.2, 2.0)
+
+    worker = CallWorker(source, emit=seen.append)
+    worker.start()
+    wait_for(lambda: Call(t=0.0, state="started") in seen)
+    worker.snooze("rudeness")
+    go.set()
+    wait_for(lambda: not worker.is_alive())
+    assert any(isinstance(e, Utterance) for e in seen)
+    assert [e for e in seen if isinstance(e, Flag)] == []

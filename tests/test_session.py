@@ -109,3 +109,14 @@ def test_an_engine_that_asks_must_take_the_answer() -> None:
     session = CallSession(engines=[Rogue()])
     with pytest.raises(ValueError, match="rogue-1"):
         session.feed(Call(t=0.0, state="started"))
+
+
+def test_a_snoozed_kind_is_not_raised_but_a_critical_one_still_is() -> None:
+    session = CallSession()
+    session.feed(Call(t=0.0, state="started"))
+    session.snooze("rudeness")
+    session.snooze("profanity")  # critical: the customer may be hearing it
+    out = session.feed(agent("calm down you damn fool", 2.0))
+    kinds = {e.kind for e in out if isinstance(e, Flag)}
+    assert "rudeness" not in kinds
+    assert "profanity" in kinds

@@ -228,6 +228,7 @@ def _agent_window(
     if worker is not None:
         cleanup.add(worker.stop)
         connect_mute_toggle(window, worker)
+        window.coaching.snoozed.connect(worker.snooze)
     window.settings_requested.connect(lambda: open_settings(window, first_run=False))
     return window
 

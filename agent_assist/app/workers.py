@@ -92,6 +92,11 @@ class _Inject:
 
 
 @dataclass(frozen=True, slots=True)
+class _Snooze:
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
 class _End:
     error: str | None = None
 
@@ -120,13 +125,19 @@ class CallWorker(threading.Thread):
         self._interrupt = interrupt  # unblocks a source waiting for audio (Listener.stop)
         self.stop_event = threading.Event()
         self.error: str | None = None
-        self._inbox: queue.SimpleQueue[Event | Answer | _Inject | _End] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[Event | Answer | _Inject | _Snooze | _End] = (
+            queue.SimpleQueue()
+        )
         self._reader = threading.Thread(target=self._read, name="call-source", daemon=True)
         self._t = 0.0  # call time of the newest event from the source
 
     def inject(self, make: Callable[[float], Event]) -> None:
         """Add an event (made with the current call time, s) from the GUI, e.g. the mute toggle."""
         self._inbox.put(_Inject(make))
+
+    def snooze(self, kind: str) -> None:
+        """The agent snoozed ``kind`` for this call: the session stops raising (and sharing) it."""
+        self._inbox.put(_Snooze(kind))
 
     def answer(self, answer: Answer) -> None:
         """Hand the session the answer to one of its requests (from any thread)."""
@@ -151,6 +162,8 @@ class CallWorker(threading.Thread):
                 ended = ended or item
             elif isinstance(item, _Inject):  # the app's own events, at the current call time
                 self._feed(session, item.make(self._t))
+            elif isinstance(item, _Snooze):
+                session.snooze(item.kind)
             elif isinstance(item, Answer):
                 self._feed(session, replace(item, t=max(item.t, self._t)))
             else:
