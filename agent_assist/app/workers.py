@@ -144,15 +144,13 @@ class CallWorker(threading.Thread):
         self._inbox.put(answer)
 
     def run(self) -> None:
-        from agent_assist.events import ErrorEvent
         from agent_assist.risk.pack import load_pack
         from agent_assist.session import CallSession
 
         try:
             session = CallSession(pack=load_pack(None), suggest=self._perform is not None)
         except AgentAssistError as exc:
-            self.error = str(exc)
-            self._emit(ErrorEvent(t=0.0, code="call_worker", message=str(exc)))
+            self._fail(str(exc))
             return
         self._reader.start()
         ended: _End | None = None
@@ -160,18 +158,27 @@ class CallWorker(threading.Thread):
             item = self._inbox.get()
             if isinstance(item, _End):  # the source is done; the answers it asked for may not be
                 ended = ended or item
-            elif isinstance(item, _Inject):  # the app's own events, at the current call time
-                self._feed(session, item.make(self._t))
-            elif isinstance(item, _Snooze):
-                session.snooze(item.kind)
-            elif isinstance(item, Answer):
-                self._feed(session, replace(item, t=max(item.t, self._t)))
             else:
-                self._t = max(self._t, item.t)
-                self._feed(session, item)
+                self._take(session, item)
         if ended.error is not None:
-            self.error = ended.error
-            self._emit(ErrorEvent(t=0.0, code="call_worker", message=ended.error))
+            self._fail(ended.error)
+
+    def _take(self, session: CallSession, item: Event | Answer | _Inject | _Snooze) -> None:
+        if isinstance(item, _Inject):  # the app's own events, at the current call time
+            self._feed(session, item.make(self._t))
+        elif isinstance(item, _Snooze):
+            session.snooze(item.kind)
+        elif isinstance(item, Answer):  # fed at the newest call time: the stream stays in order
+            self._feed(session, replace(item, t=max(item.t, self._t)))
+        else:
+            self._t = max(self._t, item.t)
+            self._feed(session, item)
+
+    def _fail(self, message: str) -> None:
+        from agent_assist.events import ErrorEvent
+
+        self.error = message
+        self._emit(ErrorEvent(t=0.0, code="call_worker", message=message))
 
     def _read(self) -> None:
         """The helper thread: the source's events into the inbox, then the end."""
