@@ -2,8 +2,9 @@
 
 ``hot_mic`` is impossible to miss: a full-width critical banner (not a card) that
 stays until the agent dismisses it, the line is muted, or 45 s pass. At most
-three cards show, newest first, so the knowledge panel keeps its room. A kind can be snoozed for the rest
-of the call (``snoozed`` tells the app, which clears snoozes when a call ends).
+three cards show, newest first, so the knowledge panel keeps its room. A kind can be
+snoozed for the rest of the call (``snoozed`` tells the app, whose session then stops
+raising and sharing it), but a critical flag always shows.
 """
 
 from __future__ import annotations

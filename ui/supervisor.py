@@ -8,7 +8,6 @@ server sends. Times are seconds since the Unix epoch, read from ``now``.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -55,7 +54,6 @@ PRIVACY_NOTE = (
     "Shared by agents' apps where the site policy allows it: "
     "kind, severity and time only — never the words."
 )
-_MARKUP = re.compile(r"<\s*[A-Za-z!/?]")  # the protocol's own test for markup
 _W = TypeVar("_W", bound=QWidget)
 _L = TypeVar("_L", bound=QBoxLayout)
 
@@ -322,7 +320,7 @@ class SupervisorConsole(QWidget):
             return "Write the announcement first."
         if len(text) > proto.MAX_TEXT:
             return f"Too long: {len(text)} characters; the limit is {proto.MAX_TEXT}. Shorten it to send."
-        if _MARKUP.search(text):
+        if proto.MARKUP.search(text):
             return "Plain text only: remove tags such as <b> (they would show as typed)."
         return None
 
@@ -364,7 +362,7 @@ class SupervisorConsole(QWidget):
             expires = (starts or now) + lasts if lasts is not None else None
             message = proto.Announce(text, priority, audience, starts_at=starts, expires_at=expires)
         try:  # the protocol's own validation, so the console never sends what it would reject
-            proto.decode(proto.encode(message))
+            proto.validate(message)
         except proto.ProtocolError as exc:
             self._refuse(str(exc))
             return

@@ -229,15 +229,12 @@ class Session:
         from websockets.sync.client import connect
 
         from agent_assist.marquee.protocol import PROTOCOL_VERSION, Hello, Welcome
+        from agent_assist.marquee.tls import context_for
 
         if not args.token:
             raise UsageError("--token (or AGENT_ASSIST_TOKEN) is required")
         self._stack = contextlib.ExitStack()
-        context = None
-        if args.server.startswith("wss://"):
-            from agent_assist.marquee.tls import client_context
-
-            context = client_context(ca_file=args.ca, pin_sha256=args.pin)
+        context = context_for(args.server, ca_file=args.ca, pin_sha256=args.pin)
         try:
             self.ws = self._stack.enter_context(
                 connect(

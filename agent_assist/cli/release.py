@@ -247,16 +247,13 @@ def _cmd_bundle_install(args: argparse.Namespace) -> int:
 
 
 def _import_kb(articles: Path, args: argparse.Namespace) -> None:
+    from kb_cache.cache import make_embedder, open_db
     from kb_cache.importer import import_path
-    from kb_cache.store import default_db_path, open_cache
+    from kb_cache.store import default_db_path
 
     db_path = Path(args.db) if args.db else default_db_path()
-    embedder = None
-    if not args.no_embed:
-        from kb_cache.embedder import Embedder
-
-        embedder = Embedder(threads=2)
-    result = import_path(open_cache(db_path), articles, embedder=embedder)
+    embedder = make_embedder(not args.no_embed)
+    result = import_path(open_db(db_path), articles, embedder=embedder)
     print(
         f"imported articles into {db_path}: {result.added} new, {result.updated} updated, "
         f"{result.unchanged} unchanged",

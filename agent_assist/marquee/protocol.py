@@ -33,6 +33,7 @@ from agent_assist.errors import MarqueeError
 from agent_assist.records import record_from_dict, record_to_dict
 
 __all__ = [
+    "MARKUP",
     "MAX_FRAME",
     "MAX_TEXT",
     "PROTOCOL_VERSION",
@@ -60,6 +61,7 @@ __all__ = [
     "Welcome",
     "decode",
     "encode",
+    "validate",
 ]
 
 PROTOCOL_VERSION = 1
@@ -73,7 +75,7 @@ MAX_BODY = 10_000  # characters in a submitted resolution's steps
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # as the knowledge cache requires
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_MARKUP = re.compile(r"<\s*[A-Za-z!/?]")
+MARKUP = re.compile(r"<\s*[A-Za-z!/?]")  # what counts as markup in text (refused)
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _VERSION = re.compile(r"^\d{1,6}(?:\.\d{1,6}){0,3}(?:(?:a|b|rc)\d{1,4})?$")
 _CHANNEL = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
@@ -321,7 +323,7 @@ def _check_text(text: str, where: str, *, limit: int = MAX_TEXT, lines: bool = F
         raise ProtocolError(f"{where} is longer than {limit} characters")
     if _CONTROL.search(text.replace("\n", " ") if lines else text):
         raise ProtocolError(f"{where} contains control characters")
-    if _MARKUP.search(text):
+    if MARKUP.search(text):
         raise ProtocolError(f"{where} must be plain text, not markup")
 
 
@@ -403,3 +405,11 @@ def decode(frame: str | bytes) -> Message:
     )
     _check_semantics(message)
     return message
+
+
+def validate(message: Message) -> None:
+    """Raise ProtocolError if a peer would refuse ``message`` (as :func:`decode` would).
+
+    For senders that want to refuse bad input before it leaves (a form, an outbox).
+    """
+    decode(encode(message))

@@ -9,7 +9,8 @@ event's ``t``. Time advances only through the events' ``t``.
   sentence is still being spoken; a phrase raises each kind at most once
   (its partials and final count as one). Praise waits for the final.
 * A kind is not raised again within its cool-down, and the agent can snooze a
-  kind for the rest of the call. Flags only happen during an active call.
+  kind for the rest of the call (never a critical one). Flags only happen
+  during an active call.
 * Evidence is scrubbed of personal data before it leaves the engine.
 """
 
@@ -39,15 +40,9 @@ class RiskEngine:
     def pack(self) -> RulePack:
         return self._pack
 
-    def use_pack(self, pack: RulePack) -> None:
-        """Switch to an already validated pack (loading one that fails never gets here)."""
-        self._pack = pack
-        self._words = WordRules(pack)
-        self._line_rules.thresholds = pack.thresholds
-        self._voice.thresholds = pack.thresholds
-
     def snooze(self, kind: str) -> None:
-        """Stop raising ``kind`` until the next call starts."""
+        """Stop raising ``kind`` until the next call starts; a critical kind is never silenced
+        (the customer may be hearing it), as the coaching panel never hides one."""
         if kind not in KINDS:
             raise ValueError(f"unknown flag kind {kind!r}")
         self._snoozed.add(kind)
@@ -99,7 +94,8 @@ class RiskEngine:
         for kind, evidence, channel in found:
             rule = self._pack.kinds[kind]
             last = self._last_flag.get(kind)
-            if kind in self._snoozed or (last is not None and t - last < rule.cooldown):
+            snoozed = kind in self._snoozed and rule.severity != "critical"
+            if snoozed or (last is not None and t - last < rule.cooldown):
                 continue
             self._last_flag[kind] = t
             flags.append(
