@@ -1,0 +1,236 @@
+"""Real, human-written text for training and evaluating the risk engine (not part of the app).
+
+Every source lives outside git under ``shared/data/<name>/`` with a README that
+says where it came from (commit, licence, what was extracted). ``shared/data``
+is looked for beside the repository's checkout and its parents (``../shared``
+for the lead's checkout, ``../../shared`` for a helper's worktree), or given
+with ``AA_SHARED_DATA``.
+
+Each source is split **by a hash of the text** into a *dev* part (70 %: used to
+train the heads and pick thresholds) and a *held-out* part (30 %: only ever
+scored, never tuned on). The split does not depend on order or sampling.
+
+Sets (``load(name, part)``):
+
+* ``agent``       - replies written by people playing the agent/assistant:
+                    Schema-Guided Dialogue SYSTEM turns (CC BY-SA 4.0) and
+                    MultiWOZ 2.1 wizard turns (MIT);
+* ``apology``     - the agent replies that apologise ("sorry", "apolog...", "regret");
+* ``customer``    - the user turns of the same dialogues (neutral requests);
+* ``offensive``   - tweets coded hate speech or offensive by the majority of
+                    coders (Davidson et al., MIT) and toxic posts from Civil
+                    Comments (Toxic Spans, CC0);
+* ``inoffensive`` - tweets coded "neither" by every coder (Davidson et al.);
+* ``rude_request`` / ``polite_request`` - an analogue of "least/most polite
+  requests": requests and questions aimed at the reader ("you", "can you", "?")
+  from the offensive sets vs. from the inoffensive tweets and the customers'
+  turns that say please/thank/could you/would you.
+
+The evaluators' sets (Stanford Politeness Corpus, OLID/OffensEval, Customer
+Support on Twitter) are not used anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import html
+import json
+import os
+import re
+import sys
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+__all__ = ["SETS", "Item", "data_dir", "load", "part_of"]
+
+ROOT = Path(__file__).resolve().parents[1]
+HELD_OUT_SHARE = 0.30
+SETS = (
+    "agent",
+    "apology",
+    "customer",
+    "offensive",
+    "inoffensive",
+    "rude_request",
+    "polite_request",
+)
+_APOLOGY = re.compile(r"\b(sorry|apolog\w*|regret)\b", re.I)
+_REQUEST = re.compile(
+    r"\?|\b(you|your|can you|could you|would you|will you|why don'?t you)\b", re.I
+)
+_POLITE = re.compile(
+    r"\b(please|thanks?|thank you|could you|would you|would it be possible)\b", re.I
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    text: str
+    source: str
+
+
+def data_dir(name: str) -> Path:
+    """``shared/data/<name>``; exits with one clear line if it cannot be found."""
+    env = os.environ.get("AA_SHARED_DATA")
+    candidates = [Path(env)] if env else []
+    candidates += [p / "shared" / "data" for p in ROOT.parents]
+    for base in candidates:
+        if (base / name).is_dir():
+            return base / name
+    where = ", ".join(str(c) for c in candidates[:3])
+    sys.exit(
+        f"real-text data {name!r} not found (looked in {where}, ...): it is kept out of git in "
+        "shared/data/ (see shared/data/README-r14.md); set AA_SHARED_DATA to its folder"
+    )
+
+
+def part_of(text: str) -> str:
+    """'held_out' or 'dev', from a hash of the text (stable across runs and machines)."""
+    digest = hashlib.sha256(" ".join(text.lower().split()).encode()).digest()
+    return "held_out" if int.from_bytes(digest[:4], "big") / 2**32 < HELD_OUT_SHARE else "dev"
+
+
+def load(name: str, part: str) -> list[Item]:
+    """The items of set ``name`` in ``part`` ("dev", "held_out" or "all"), deduplicated, in a fixed order."""
+    if name not in SETS:
+        raise ValueError(f"unknown set {name!r}")
+    seen: set[str] = set()
+    out = []
+    for item in _SETS[name]():
+        key = " ".join(item.text.lower().split())
+        if not key or key in seen or (part != "all" and part_of(item.text) != part):
+            continue
+        seen.add(key)
+        out.append(item)
+    return out
+
+
+# -- sources -----------------------------------------------------------------------
+
+
+@cache
+def _sgd() -> tuple[tuple[str, str], ...]:
+    path = data_dir("sgd") / "turns.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return tuple((row["speaker"], row["utterance"]) for row in map(json.loads, f))
+
+
+_MWOZ_FIX = [(" 's", "'s"), (" 'm", "'m"), (" 're", "'re"), (" 've", "'ve"), (" 'll", "'ll"),
+             (" 'd", "'d"), (" n't", "n't"), (" ,", ","), (" .", "."), (" ?", "?"), (" !", "!"),
+             (" :", ":"), (" ;", ";")]  # fmt: skip
+
+
+def _detokenise(text: str) -> str:
+    text = " ".join(text.split())
+    for a, b in _MWOZ_FIX:
+        text = text.replace(a, b)
+    return text
+
+
+@cache
+def _multiwoz() -> tuple[tuple[str, str], ...]:
+    out = []
+    for split in ("val", "test"):
+        with zipfile.ZipFile(data_dir("multiwoz") / f"{split}.json.zip") as z:
+            data = json.loads(z.read(z.namelist()[0]))
+        for _, dialogue in sorted(data.items()):
+            for i, turn in enumerate(dialogue["log"]):
+                out.append(("SYSTEM" if i % 2 else "USER", _detokenise(turn["text"])))
+    return tuple(out)
+
+
+_TWEET_NOISE = [
+    (re.compile(r"&#\d+;|&\w+;"), " "),
+    (re.compile(r"\bRT\b\s*"), " "),
+    (re.compile(r"@\w+:?"), " "),
+    (re.compile(r"https?://\S+"), " "),
+    (re.compile(r"#"), ""),
+    (re.compile(r"!{2,}"), "!"),
+]
+
+
+def _clean_tweet(text: str) -> str:
+    text = html.unescape(text)
+    for pattern, repl in _TWEET_NOISE:
+        text = pattern.sub(repl, text)
+    return " ".join(text.split()).strip(' :"')
+
+
+@cache
+def _davidson() -> tuple[tuple[str, str], ...]:
+    """(label, text): label "offensive" (hate or offensive by majority) or "inoffensive" (all coders)."""
+    out = []
+    with open(data_dir("davidson-offensive") / "labeled_data.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            text = _clean_tweet(row["tweet"])
+            if len(text.split()) < 3:
+                continue
+            if row["class"] in ("0", "1"):
+                out.append(("offensive", text))
+            elif row["neither"] == row["count"]:
+                out.append(("inoffensive", text))
+    return tuple(out)
+
+
+@cache
+def _toxic_spans() -> tuple[str, ...]:
+    out = []
+    for split in ("trial", "train", "test"):
+        with open(data_dir("toxic-spans") / f"tsd_{split}.csv", encoding="utf-8") as f:
+            out += [" ".join(row["text"].split()) for row in csv.DictReader(f)]
+    return tuple(out)
+
+
+def _agent() -> Iterator[Item]:
+    yield from (Item(t, "sgd") for s, t in _sgd() if s == "SYSTEM")
+    yield from (Item(t, "multiwoz") for s, t in _multiwoz() if s == "SYSTEM")
+
+
+def _apology() -> Iterator[Item]:
+    return (i for i in _agent() if _APOLOGY.search(i.text))
+
+
+def _customer() -> Iterator[Item]:
+    yield from (Item(t, "sgd") for s, t in _sgd() if s == "USER")
+    yield from (Item(t, "multiwoz") for s, t in _multiwoz() if s == "USER")
+
+
+def _offensive() -> Iterator[Item]:
+    yield from (Item(t, "davidson") for label, t in _davidson() if label == "offensive")
+    yield from (Item(t, "toxic_spans") for t in _toxic_spans())
+
+
+def _inoffensive() -> Iterator[Item]:
+    return (Item(t, "davidson") for label, t in _davidson() if label == "inoffensive")
+
+
+def _rude_request() -> Iterator[Item]:
+    return (i for i in _offensive() if _REQUEST.search(i.text) and len(i.text) < 300)
+
+
+def _polite_request() -> Iterator[Item]:
+    for item in (*_inoffensive(), *_customer()):
+        if _REQUEST.search(item.text) and _POLITE.search(item.text):
+            yield item
+
+
+_SETS = {
+    "agent": _agent,
+    "apology": _apology,
+    "customer": _customer,
+    "offensive": _offensive,
+    "inoffensive": _inoffensive,
+    "rude_request": _rude_request,
+    "polite_request": _polite_request,
+}
+
+
+if __name__ == "__main__":  # counts per set and part
+    for set_name in SETS:
+        counts = {p: len(load(set_name, p)) for p in ("dev", "held_out")}
+        print(f"{set_name:<15} dev {counts['dev']:>7}  held-out {counts['held_out']:>6}")
