@@ -12,6 +12,7 @@ from __future__ import annotations
 from agent_assist.events import Event, Flag
 from agent_assist.risk.engine import RiskEngine
 from agent_assist.risk.pack import RulePack
+from agent_assist.risk.semantic import Embed
 from agent_assist.suggest import Search, Suggester
 
 __all__ = ["CallSession"]
@@ -20,8 +21,16 @@ __all__ = ["CallSession"]
 class CallSession:
     """Orchestrates the per-call engines; keyword-only configuration."""
 
-    def __init__(self, *, pack: RulePack | None = None, search: Search | None = None) -> None:
-        self.risk = RiskEngine(pack=pack)
+    def __init__(
+        self,
+        *,
+        pack: RulePack | None = None,
+        search: Search | None = None,
+        embed: Embed | None = None,
+        embed_model: str | None = None,
+    ) -> None:
+        # embed/embed_model turn on the risk engine's semantic layer (see RiskEngine)
+        self.risk = RiskEngine(pack=pack, embed=embed, embed_model=embed_model)
         self.suggester = Suggester(search=search) if search is not None else None
         self.flags: list[Flag] = []  # every flag raised so far, for the end-of-call summary
 

@@ -39,16 +39,20 @@ import html
 import json
 import os
 import re
+import sqlite3
 import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-__all__ = ["SETS", "Item", "data_dir", "load", "part_of"]
+__all__ = ["SETS", "Item", "data_dir", "embeddings", "fold_of", "load", "part_of", "sample"]
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 HELD_OUT_SHARE = 0.30
 SETS = (
     "agent",
@@ -93,6 +97,70 @@ def part_of(text: str) -> str:
     """'held_out' or 'dev', from a hash of the text (stable across runs and machines)."""
     digest = hashlib.sha256(" ".join(text.lower().split()).encode()).digest()
     return "held_out" if int.from_bytes(digest[:4], "big") / 2**32 < HELD_OUT_SHARE else "dev"
+
+
+def fold_of(text: str) -> str:
+    """Splits the dev part in two: 'fit' (train the heads) and 'calib' (pick their thresholds)."""
+    digest = hashlib.sha256(("fold:" + " ".join(text.lower().split())).encode()).digest()
+    return "calib" if digest[0] < 128 else "fit"
+
+
+def sample(items: list[Item], n: int, *, salt: str = "sample") -> list[Item]:
+    """A fixed pseudo-random sample of at most ``n`` items (by hash, so it never changes)."""
+    if len(items) <= n:
+        return items
+    key = [(hashlib.sha256((salt + i.text).encode()).digest(), k) for k, i in enumerate(items)]
+    keep = sorted(k for _, k in sorted(key)[:n])
+    return [items[k] for k in keep]
+
+
+def embeddings(texts: list[str]) -> Any:
+    """Unit vectors (numpy, len(texts) x 384) from the shipped embedder, cached on disk.
+
+    The int8 model quantises each batch as a whole, so a vector depends very
+    slightly (~1e-4) on the texts it was batched with. To make the heads
+    reproducible byte for byte, texts are always embedded in the same groups:
+    the distinct requested texts ordered by hash, 256 at a time. The cache
+    (~/.cache/agent-assist/bench-embeddings.sqlite) is keyed by model, group
+    and text, so a different model or grouping never reuses a vector.
+    """
+    import numpy as np
+
+    from kb_cache.embedder import DIMENSIONS, Embedder
+
+    embedder = Embedder(threads=2)
+    model = embedder.model_id
+    path = Path.home() / ".cache" / "agent-assist" / "bench-embeddings.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE IF NOT EXISTS v (key TEXT PRIMARY KEY, vector BLOB)")
+    universe = sorted(set(texts), key=lambda t: hashlib.sha256(t.encode()).digest())
+    found: dict[str, Any] = {}
+    groups = [universe[i : i + 256] for i in range(0, len(universe), 256)]
+    done = 0
+    for group in groups:
+        tag = hashlib.sha256("\n".join(group).encode()).hexdigest()[:16]
+        keys = [hashlib.sha256(f"{model}\n{tag}\n{t}".encode()).hexdigest() for t in group]
+        marks = ",".join("?" * len(keys))
+        cached = dict(db.execute(f"SELECT key, vector FROM v WHERE key IN ({marks})", keys))
+        if len(cached) == len(keys):
+            vectors = [np.frombuffer(cached[k], dtype=np.float32) for k in keys]
+        else:
+            vectors = list(embedder.embed(group))
+            db.executemany(
+                "INSERT OR REPLACE INTO v VALUES (?, ?)",
+                [(k, v.tobytes()) for k, v in zip(keys, vectors, strict=True)],
+            )
+            db.commit()
+            done += len(group)
+            if len(universe) > 2000:
+                print(f"  embedded {done} new of {len(universe)}", file=sys.stderr, flush=True)
+        found.update(zip(group, vectors, strict=True))
+    db.close()
+    out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+    for k, text in enumerate(texts):
+        out[k] = found[text]
+    return out
 
 
 def load(name: str, part: str) -> list[Item]:
@@ -230,7 +298,48 @@ _SETS = {
 }
 
 
-if __name__ == "__main__":  # counts per set and part
+# How much of each set the bench scripts use (fixed samples, so every run sees the same text).
+DEV_SAMPLE = {
+    "agent": 40000,
+    "customer": 8000,
+    "offensive": 10000,
+    "inoffensive": 10**9,
+    "apology": 10**9,
+}
+HELD_OUT_SAMPLE = {
+    "agent": 12000, "apology": 10**9, "offensive": 4000, "inoffensive": 10**9,
+    "rude_request": 2500, "polite_request": 2500,
+}  # fmt: skip
+
+
+def dev_sets() -> dict[str, list[Item]]:
+    return {name: sample(load(name, "dev"), n) for name, n in DEV_SAMPLE.items()}
+
+
+def held_out_sets() -> dict[str, list[Item]]:
+    return {name: sample(load(name, "held_out"), n) for name, n in HELD_OUT_SAMPLE.items()}
+
+
+def training_texts() -> list[str]:
+    """Every text bench/risk_train.py embeds (one fixed universe, see :func:`embeddings`)."""
+    labelled = ROOT / "tests" / "data" / "risk_utterances.jsonl"
+    rows = [json.loads(line) for line in labelled.read_text().splitlines() if line.strip()]
+    texts = {i.text for items in dev_sets().values() for i in items}
+    texts |= {r["text"] for r in rows if int(r["id"][1:]) % 2 == 1}
+    return sorted(texts)
+
+
+def evaluation_texts() -> list[str]:
+    """Every text bench/risk_real.py embeds."""
+    return sorted({i.text for items in held_out_sets().values() for i in items})
+
+
+if __name__ == "__main__":  # counts per set and part; --embed fills the embedding cache
+    if "--embed" in sys.argv:
+        for universe in (training_texts(), evaluation_texts()):
+            print(f"embedding {len(universe)} texts", file=sys.stderr)
+            embeddings(universe)
+        sys.exit(0)
     for set_name in SETS:
         counts = {p: len(load(set_name, p)) for p in ("dev", "held_out")}
         print(f"{set_name:<15} dev {counts['dev']:>7}  held-out {counts['held_out']:>6}")

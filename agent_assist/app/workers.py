@@ -93,7 +93,7 @@ class CallWorker(threading.Thread):
         if self.stop_event.is_set():
             return
         try:
-            session = CallSession(pack=load_pack(None), search=search)
+            session = CallSession(pack=load_pack(None), search=search, **_semantic())
             for event in self._source(self.stop_event):
                 while not self._injected.empty():  # the app's own events, at the current call time
                     self._feed(session, self._injected.get()(self._t))
@@ -115,6 +115,18 @@ class CallWorker(threading.Thread):
             self._interrupt()
         if self.is_alive():
             self.join()
+
+
+def _semantic() -> dict[str, Any]:
+    """The risk engine's embedder (its own, on the call worker), or rules only if it cannot load."""
+    from kb_cache.embedder import load_embedder
+
+    try:
+        embedder = load_embedder(threads=1)
+    except AgentAssistError as exc:
+        log.warning("coaching by meaning is off, rules only: %s", exc)
+        return {}
+    return {"embed": embedder.embed_one, "embed_model": embedder.model_id}
 
 
 @dataclass(frozen=True, kw_only=True)

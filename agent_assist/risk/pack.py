@@ -32,6 +32,7 @@ from typing import Any
 
 from agent_assist.errors import RulePackError
 from agent_assist.risk.phrases import PhraseSet, PhraseSyntaxError, normalize
+from agent_assist.risk.semantic import Heads, parse_heads
 
 __all__ = ["KINDS", "KindRule", "RulePack", "Thresholds", "load_pack", "words_out_of_vocabulary"]
 
@@ -106,6 +107,7 @@ class RulePack:
     not_praise: PhraseSet
     phrase_words: frozenset[str]  # every word a pack phrase uses (for vocabulary checks)
     names: frozenset[str] = frozenset()  # profane words that are also names ("Dick")
+    heads: Heads | None = None  # the semantic layer's trained heads, if the pack names some
     examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lexicon -> sentences
 
 
@@ -156,11 +158,10 @@ def _check_shape(data: dict[str, Any], text: str, path: str) -> None:
     for key in data:
         if key not in allowed:
             fail(f"unknown table [{key}] (expected one of {', '.join(sorted(allowed))})", key)
-    listed = data.get("pack", {}).get("profanity", "")
-    if not isinstance(listed, str) or (listed and not _packaged(listed)):
-        fail(
-            'profanity must name a list shipped with Agent Assist (or be "" for none)', "profanity"
-        )
+    for key in ("profanity", "heads"):
+        listed = data.get("pack", {}).get(key, "")
+        if not isinstance(listed, str) or (listed and not _packaged(listed)):
+            fail(f'{key} must name a file shipped with Agent Assist (or be "" for none)', key)
     known_thresholds = {f.name for f in fields(Thresholds)}
     for key, value in data.get("thresholds", {}).items():
         if key not in known_thresholds:
@@ -277,6 +278,7 @@ def _build(data: dict[str, Any], *, sources: tuple[str, ...], texts: dict[str, s
         not_praise=phrases(guards.get("not_praise", [])),
         phrase_words=phrase_words.union(*lexicon_words.values()),
         names=frozenset(listed.get("names", [])),
+        heads=_heads(meta.get("heads", "")),
         examples={
             name: tuple(e.strip() for e in lexicon.get(name, {}).get("examples", []) if e.strip())
             for name in _LEXICONS
@@ -291,6 +293,13 @@ def _packaged(name: str) -> bool:
         and "\\" not in name
         and resources.files("agent_assist.risk").joinpath("packs", name).is_file()
     )
+
+
+def _heads(name: str) -> Heads | None:
+    if not name:
+        return None
+    text = resources.files("agent_assist.risk").joinpath("packs", name).read_text(encoding="utf-8")
+    return parse_heads(text, source=f"<built-in packs/{name}>")
 
 
 def _profanity_list(name: str) -> dict[str, Any]:
