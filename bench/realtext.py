@@ -48,7 +48,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SETS", "Item", "data_dir", "embeddings", "fold_of", "load", "part_of", "sample"]
+__all__ = [
+    "SETS", "Item", "data_dir", "embeddings", "fold_of", "load", "part_of", "sample", "write_or_check",
+]  # fmt: skip
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -91,6 +93,16 @@ def data_dir(name: str) -> Path:
         f"real-text data {name!r} not found (looked in {where}, ...): it is kept out of git in "
         "shared/data/ (see shared/data/README-r14.md); set AA_SHARED_DATA to its folder"
     )
+
+
+def write_or_check(path: Path, text: str, *, check: bool) -> bool:
+    """Write a generated file, or (``check``) say whether the committed one is byte-identical."""
+    if check:
+        same = path.exists() and path.read_text(encoding="utf-8") == text
+        print(f"{path.relative_to(ROOT)}: {'reproduced exactly' if same else 'DIFFERS'}")
+        return same
+    path.write_text(text, encoding="utf-8")
+    return True
 
 
 def part_of(text: str) -> str:

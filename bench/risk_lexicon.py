@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import realtext  # noqa: E402
 from bench.realtext import data_dir  # noqa: E402
 
 OUT = ROOT / "agent_assist" / "risk" / "packs" / "profanity_en.json"
@@ -237,10 +238,8 @@ def main() -> int:
         + "\n"
     )
     if args.check:
-        same = OUT.exists() and OUT.read_text(encoding="utf-8") == text
-        print(f"{OUT.relative_to(ROOT)}: {'up to date' if same else 'DIFFERS'}")
-        return 0 if same else 1
-    OUT.write_text(text, encoding="utf-8")
+        return 0 if realtext.write_or_check(OUT, text, check=True) else 1
+    realtext.write_or_check(OUT, text, check=False)
     data = json.loads(text)
     counts: dict[str, int] = {}
     for severity in data["terms"].values():

@@ -221,10 +221,8 @@ def main() -> int:
     args = parser.parse_args()
     text = json.dumps(build(), indent=1) + "\n"
     if args.check:
-        same = OUT.exists() and OUT.read_text(encoding="utf-8") == text
-        print(f"{OUT.relative_to(ROOT)}: {'reproduced exactly' if same else 'DIFFERS'}")
-        return 0 if same else 1
-    OUT.write_text(text, encoding="utf-8")
+        return 0 if realtext.write_or_check(OUT, text, check=True) else 1
+    realtext.write_or_check(OUT, text, check=False)
     data = json.loads(text)
     print(f"wrote {OUT.relative_to(ROOT)} for {data['model']}")
     for lexicon, head in data["heads"].items():
