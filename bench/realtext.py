@@ -21,6 +21,9 @@ Sets (``load(name, part)``):
                     coders (Davidson et al., MIT) and toxic posts from Civil
                     Comments (Toxic Spans, CC0);
 * ``inoffensive`` - tweets coded "neither" by every coder (Davidson et al.);
+* ``casual``      - Reddit comments (GoEmotions, Apache-2.0) whose labels are
+                    none of anger/annoyance/disapproval/disgust and that hold no
+                    listed profanity: casual, inoffensive talk ("hey guys what's up");
 * ``rude_request`` / ``polite_request`` - an analogue of "least/most polite
   requests": requests and questions aimed at the reader ("you", "can you", "?")
   from the offensive sets vs. from the inoffensive tweets and the customers'
@@ -57,14 +60,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 HELD_OUT_SHARE = 0.30
 SETS = (
-    "agent",
-    "apology",
-    "customer",
-    "offensive",
-    "inoffensive",
-    "rude_request",
-    "polite_request",
-)
+    "agent", "apology", "customer", "offensive", "inoffensive", "rude_request", "polite_request",
+    "casual",
+)  # fmt: skip
 _APOLOGY = re.compile(r"\b(sorry|apolog\w*|regret)\b", re.I)
 _REQUEST = re.compile(
     r"\?|\b(you|your|can you|could you|would you|will you|why don'?t you)\b", re.I
@@ -299,6 +297,30 @@ def _polite_request() -> Iterator[Item]:
             yield item
 
 
+_NEGATIVE_EMOTIONS = {"2", "3", "10", "11"}  # anger, annoyance, disapproval, disgust
+
+
+@cache
+def _profane_words() -> frozenset[str]:
+    from agent_assist.risk.pack import load_pack
+
+    return load_pack().lexicon_words["profanity"]
+
+
+def _casual() -> Iterator[Item]:
+    profane = _profane_words()
+    for split in ("train", "dev", "test"):
+        with open(data_dir("goemotions") / f"{split}.tsv", encoding="utf-8") as f:
+            for line in f:
+                text, labels, _ = line.rstrip("\n").split("\t")
+                if set(labels.split(",")) & _NEGATIVE_EMOTIONS:
+                    continue
+                text = text.replace("[NAME]", "Sam").replace("[RELIGION]", "religion")
+                if len(text.split()) < 3 or set(re.findall(r"[a-z]+", text.lower())) & profane:
+                    continue
+                yield Item(text, "goemotions")
+
+
 _SETS = {
     "agent": _agent,
     "apology": _apology,
@@ -307,6 +329,7 @@ _SETS = {
     "inoffensive": _inoffensive,
     "rude_request": _rude_request,
     "polite_request": _polite_request,
+    "casual": _casual,
 }
 
 
@@ -322,6 +345,14 @@ HELD_OUT_SAMPLE = {
     "agent": 12000, "apology": 10**9, "offensive": 4000, "inoffensive": 10**9,
     "rude_request": 2500, "polite_request": 2500,
 }  # fmt: skip
+
+
+CASUAL_SAMPLE = {"dev": 8000, "held_out": 2000}
+
+
+def casual_set(part: str) -> list[Item]:
+    """Casual talk, kept apart from the other sets so their embedding groups never change."""
+    return sample(load("casual", part), CASUAL_SAMPLE[part])
 
 
 def dev_sets() -> dict[str, list[Item]]:
@@ -348,7 +379,8 @@ def evaluation_texts() -> list[str]:
 
 if __name__ == "__main__":  # counts per set and part; --embed fills the embedding cache
     if "--embed" in sys.argv:
-        for universe in (training_texts(), evaluation_texts()):
+        casual = [sorted({i.text for i in casual_set(p)}) for p in ("dev", "held_out")]
+        for universe in (training_texts(), evaluation_texts(), *casual):
             print(f"embedding {len(universe)} texts", file=sys.stderr)
             embeddings(universe)
         sys.exit(0)

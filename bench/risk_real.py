@@ -83,12 +83,14 @@ def share(kinds: Kinds, wanted: Sequence[str]) -> float:
     return sum(bool(k & set(wanted)) for k in kinds) / max(1, len(kinds))
 
 
-def semantic_engine(texts: list[str]) -> RiskEngine:
+def semantic_engine(universes: list[list[str]]) -> RiskEngine:
     from kb_cache.embedder import Embedder
 
     embedder = Embedder(threads=2)
-    vectors = realtext.embeddings(texts)
-    table = {t: vectors[k].tolist() for k, t in enumerate(texts)}
+    table = {}
+    for texts in universes:  # each embedded in its own fixed groups (see realtext.embeddings)
+        vectors = realtext.embeddings(texts)
+        table.update({t: vectors[k].tolist() for k, t in enumerate(texts)})
 
     def embed(text: str) -> list[float]:
         return table[text] if text in table else embedder.embed_one(text)
@@ -103,11 +105,14 @@ def main() -> int:
     args = parser.parse_args()
 
     sets = realtext.held_out_sets()
+    sets["casual"] = realtext.casual_set("held_out")
     labelled = _labelled_held_out()
     texts = sorted({i.text for items in sets.values() for i in items} | {t for t, _ in labelled})
     print(f"held-out real text: {', '.join(f'{k} {len(v)}' for k, v in sets.items())}")
     rules = RiskEngine(pack=load_pack())
-    semantic = semantic_engine(realtext.evaluation_texts())
+    semantic = semantic_engine(
+        [realtext.evaluation_texts(), sorted({i.text for i in sets["casual"]})]
+    )
     runs: dict[str, Callable[[list[str]], Kinds]] = {
         f"before ({args.before})": lambda ts: run_before(ts, args.before),
         "after: rules": lambda ts: run_after(ts, rules),
@@ -151,6 +156,9 @@ def main() -> int:
     inoffensive = [i.text for i in sets["inoffensive"]]
     line(f"not offensive flagged (n={len(inoffensive)})", "<= 4%",
          [pct(of(n, inoffensive), OFFENSIVE) for n in names])  # fmt: skip
+    casual = [i.text for i in sets["casual"]]
+    line(f"casual talk flagged (n={len(casual)})", "(low)",
+         [pct(of(n, casual), NEGATIVE) for n in names])  # fmt: skip
     rude = [i.text for i in sets["rude_request"]]
     polite = [i.text for i in sets["polite_request"]]
     line(f"rude requests flagged* (n={len(rude)})", ">= 15%",
@@ -209,6 +217,9 @@ def main() -> int:
     print(f"\nstill missed: apologies without empathy ({last}):")
     for text in [t for t in apology if "empathy" not in result[last][t]][: args.examples]:
         print(f"  {text[:110]!r}")
+    print(f"\nflagged casual talk ({last}):")
+    for text in [t for t in casual if result[last][t] & set(NEGATIVE)][: args.examples]:
+        print(f"  {sorted(result[last][text] & set(NEGATIVE))} {text[:110]!r}")
     print(f"\nstill missed: rude requests ({last}):")
     for text in [t for t in rude if not result[last][t] & set(NEGATIVE)][: args.examples]:
         print(f"  {text[:110]!r}")

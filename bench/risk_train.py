@@ -1,28 +1,31 @@
-"""Train the risk engine's semantic heads (agent_assist/risk/packs/heads_en.json) from real text.
+"""Train the risk engine's semantic head (agent_assist/risk/packs/heads_en.json) from real text.
 
 Reads the *dev* part of each real-text set (bench/realtext.py; the held-out
 part is never touched here) and the dev half of the project's labelled
 utterances (odd ids of tests/data/risk_utterances.jsonl). The dev part is
-split again by hash: the *fit* fold trains a logistic-regression head per
-lexicon on MiniLM sentence vectors, the *calib* fold picks each threshold:
+split again by hash: the *fit* fold trains, the *calib* fold picks the threshold.
 
-* negative kinds (venting, rudeness, blame_shifting): the lowest threshold at
-  which the head fires on at most 1 in 3,000 real agent replies of the calib
-  fold, so the three together stay within 1 per 1,000;
-* praise (empathy, ownership): at most 1 in 1,000 of the calib agent replies
-  that are not apologies / commitments.
+One head, ``offensive``: logistic regression on MiniLM sentence vectors.
 
-Positives and negatives per head:
+* positives: offensive tweets and toxic comments (fit fold); labelled venting,
+  rudeness and profanity utterances;
+* negatives: real agent replies, customer turns, inoffensive tweets and casual
+  inoffensive Reddit comments (fit fold); the labelled utterances with none of
+  those labels.
 
-* venting   + offensive tweets and toxic comments; labelled venting/profanity
-* rudeness  + the offensive texts that address the reader ("you", "your"); labelled rudeness
-* blame_shifting + labelled blame_shifting (the project's own sentences: no real
-  licensed set of blame-shifting exists that we know of)
-* empathy   + real agent apologies; labelled empathy
-* ownership + real agent commitments ("I will call you back", "I'll look into it");
-  labelled ownership
-* every head - real agent replies and customer turns (dev, fit fold), inoffensive
-  tweets, and the labelled utterances without that label.
+The threshold is the highest of: the lowest logit at which the head fires on
+at most 1 in 1,000 real agent replies of the calib fold; at most 5 in 1,000
+casual comments of the calib fold (casual talk, "hey guys what's up", must not
+read as offensive); and just above every labelled in-domain utterance (dev
+half) that is not offensive. The engine
+raises ``rudeness`` when the utterance speaks to the listener ("you", "sir"),
+otherwise venting (a hot mic when live).
+
+Heads for blame-shifting, empathy and ownership were tried (positives: the
+labelled set, real apologies, real commitments) and are not shipped: on the
+labelled in-domain half they fired on neutral call-centre sentences ("the
+refund was processed yesterday afternoon") that real booking-agent text had not
+taught them to leave alone. Those kinds rely on the rules and a site's examples.
 
 Deterministic: the same data and embedder give the same file byte for byte
 (``--check`` retrains and compares with the committed file).
@@ -33,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,16 +50,10 @@ from kb_cache.embedder import DIMENSIONS, Embedder  # noqa: E402
 
 OUT = ROOT / "agent_assist" / "risk" / "packs" / "heads_en.json"
 LABELLED = ROOT / "tests" / "data" / "risk_utterances.jsonl"
-NEGATIVE_BUDGET = 1 / 3000  # per negative head, on real agent replies
-PRAISE_BUDGET = 1 / 1000
+BUDGET = 1 / 1000  # false flags allowed on real agent replies (calib fold)
+CASUAL_BUDGET = 5 / 1000  # on casual inoffensive comments (some hold mild insults)
 LABELLED_WEIGHT = 5.0  # in-domain spoken sentences count more than web text
-_SECOND_PERSON = re.compile(r"\b(you|your|you're|youre|ur|u)\b", re.I)
-_COMMITMENT = re.compile(
-    r"\b(i|we)('ll| will| am going to| are going to) (call you back|get back to you|look into|follow up|"
-    r"chase|make sure|take care of|sort (it|this|that) out|investigate|personally)\b",
-    re.I,
-)
-_APOLOGY = re.compile(r"\b(sorry|apolog\w*|regret)\b", re.I)
+OFFENSIVE_LABELS = {"venting", "rudeness", "profanity"}
 
 
 def labelled_dev() -> list[tuple[str, set[str]]]:
@@ -103,99 +99,75 @@ def build() -> dict[str, Any]:
     for name, items in dev.items():
         for fold in folds:
             folds[fold][name] = [i.text for i in items if realtext.fold_of(i.text) == fold]
+    for fold in folds:
+        folds[fold]["casual"] = [
+            i.text for i in realtext.casual_set("dev") if realtext.fold_of(i.text) == fold
+        ]
     labelled = labelled_dev()
     texts = realtext.training_texts()
-    vectors = realtext.embeddings(texts)
+    casual = sorted({i.text for i in realtext.casual_set("dev")})  # embedded as its own universe
+    vectors = np.vstack([realtext.embeddings(texts), realtext.embeddings(casual)])
+    texts = texts + casual
     index = {t: k for k, t in enumerate(texts)}
 
     def vec(ts: list[str]) -> Any:
         return vectors[[index[t] for t in ts]] if ts else np.zeros((0, DIMENSIONS), np.float32)
 
-    fit_ = folds["fit"]
-    offensive = fit_["offensive"]
-    agent = fit_["agent"]
-    positives = {
-        "venting": offensive,
-        "rudeness": [t for t in offensive if _SECOND_PERSON.search(t)],
-        "blame_shifting": [],
-        "empathy": fit_["apology"],
-        "ownership": [t for t in agent if _COMMITMENT.search(t)],
-    }
-    labels_for = {
-        "venting": {"venting", "profanity"},
-        "rudeness": {"rudeness"},
-        "blame_shifting": {"blame_shifting"},
-        "empathy": {"empathy"},
-        "ownership": {"ownership"},
-    }
-    calib = folds["calib"]
-    heads: dict[str, Any] = {}
-    for lexicon, pos in positives.items():
-        clean_agent = [
-            t
-            for t in agent
-            if not (lexicon == "empathy" and _APOLOGY.search(t))
-            and not (lexicon == "ownership" and _COMMITMENT.search(t))
+    fit_, calib = folds["fit"], folds["calib"]
+    offensive = set(fit_["offensive"])
+    pos = fit_["offensive"]
+    neg = [
+        t
+        for t in fit_["agent"] + fit_["customer"] + fit_["inoffensive"] + fit_["casual"]
+        if t not in offensive
+    ]
+    lab_pos = [t for t, labels in labelled if labels & OFFENSIVE_LABELS]
+    lab_neg = [t for t, labels in labelled if not labels & OFFENSIVE_LABELS]
+    x = np.vstack([vec(pos), vec(lab_pos), vec(neg), vec(lab_neg)])
+    y = np.concatenate([np.ones(len(pos) + len(lab_pos)), np.zeros(len(neg) + len(lab_neg))])
+    n_pos = len(pos) + LABELLED_WEIGHT * len(lab_pos)
+    n_neg = len(neg) + LABELLED_WEIGHT * len(lab_neg)
+    weight = np.concatenate(
+        [
+            np.full(len(pos), 1.0 / n_pos),
+            np.full(len(lab_pos), LABELLED_WEIGHT / n_pos),
+            np.full(len(neg), 1.0 / n_neg),
+            np.full(len(lab_neg), LABELLED_WEIGHT / n_neg),
         ]
-        neg = clean_agent + fit_["customer"] + fit_["inoffensive"]
-        if lexicon in ("venting", "rudeness"):
-            neg = [t for t in neg if t not in set(offensive)]
-        lab_pos = [t for t, labels in labelled if labels & labels_for[lexicon]]
-        lab_neg = [t for t, labels in labelled if not labels & labels_for[lexicon]]
-        if lexicon == "rudeness":  # a venting insult is not rudeness, and vice versa
-            lab_neg = [t for t in lab_neg if "venting" not in labelled_labels(labelled, t)]
-        x = np.vstack([vec(pos), vec(lab_pos), vec(neg), vec(lab_neg)])
-        y = np.concatenate([np.ones(len(pos) + len(lab_pos)), np.zeros(len(neg) + len(lab_neg))])
-        n_pos, n_neg = (
-            len(pos) + LABELLED_WEIGHT * len(lab_pos),
-            len(neg) + LABELLED_WEIGHT * len(lab_neg),
-        )
-        weight = np.concatenate(
-            [
-                np.full(len(pos), 1.0 / n_pos),
-                np.full(len(lab_pos), LABELLED_WEIGHT / n_pos),
-                np.full(len(neg), 1.0 / n_neg),
-                np.full(len(lab_neg), LABELLED_WEIGHT / n_neg),
-            ]
-        )
-        w, b = fit(x, y, weight)
-        # thresholds on the calib fold: real agent replies the head must leave alone
-        calib_agent = [
-            t
-            for t in calib["agent"]
-            if not (lexicon == "empathy" and _APOLOGY.search(t))
-            and not (lexicon == "ownership" and _COMMITMENT.search(t))
-        ]
-        budget = PRAISE_BUDGET if lexicon in ("empathy", "ownership") else NEGATIVE_BUDGET
-        agent_scores = vec(calib_agent) @ w + b
-        threshold = threshold_for(agent_scores, budget)
-        target = {
-            "venting": calib["offensive"],
-            "rudeness": [t for t in calib["offensive"] if _SECOND_PERSON.search(t)],
-            "blame_shifting": [],
-            "empathy": calib["apology"],
-            "ownership": [t for t in calib["agent"] if _COMMITMENT.search(t)],
-        }[lexicon]
-        recall = float(np.mean(vec(target) @ w + b >= threshold)) if target else None
-        heads[lexicon] = {
-            "weights": [round(float(v), 5) for v in w],
-            "bias": round(float(b), 5),
-            "threshold": threshold,
-            "trained_on": {
-                "positives_real": len(pos),
-                "positives_labelled": len(lab_pos),
-                "negatives_real": len(neg),
-                "negatives_labelled": len(lab_neg),
-            },
-            "calibration": {
-                "agent_replies": len(calib_agent),
-                "budget_per_1000": round(budget * 1000, 3),
-                "agent_flagged_per_1000": round(
-                    1000 * float(np.mean(agent_scores >= threshold)), 3
-                ),
-                "target_set_recall": None if recall is None else round(recall, 4),
-            },
-        }
+    )
+    w, b = fit(x, y, weight)
+    # the threshold: within the budget on real agent replies of the calib fold, and above
+    # every labelled in-domain utterance (dev half) that is not offensive
+    agent_scores = vec(calib["agent"]) @ w + b
+    by_budget = threshold_for(agent_scores, BUDGET)
+    by_labelled = threshold_for(vec(lab_neg) @ w + b, 0.0)
+    casual_scores = vec(calib["casual"]) @ w + b
+    by_casual = threshold_for(casual_scores, CASUAL_BUDGET)
+    threshold = max(by_budget, by_labelled, by_casual)
+    recall = float(np.mean(vec(calib["offensive"]) @ w + b >= threshold))
+    head = {
+        "weights": [round(float(v), 5) for v in w],
+        "bias": round(float(b), 5),
+        "threshold": threshold,
+        "trained_on": {
+            "positives_real": len(pos),
+            "positives_labelled": len(lab_pos),
+            "negatives_real": len(neg),
+            "negatives_labelled": len(lab_neg),
+        },
+        "calibration": {
+            "agent_replies": len(calib["agent"]),
+            "budget_per_1000": round(BUDGET * 1000, 3),
+            "threshold_by_budget": by_budget,
+            "threshold_by_labelled_negatives": by_labelled,
+            "casual_comments": len(calib["casual"]),
+            "casual_budget_per_1000": round(CASUAL_BUDGET * 1000, 3),
+            "threshold_by_casual": by_casual,
+            "casual_flagged_per_1000": round(1000 * float(np.mean(casual_scores >= threshold)), 3),
+            "agent_flagged_per_1000": round(1000 * float(np.mean(agent_scores >= threshold)), 3),
+            "offensive_recall": round(recall, 4),
+        },
+    }
     return {
         "about": (
             "Logistic-regression heads of the risk engine's semantic layer, trained by "
@@ -207,12 +179,8 @@ def build() -> dict[str, Any]:
         "dimensions": DIMENSIONS,
         "data": {name: {fold: len(folds[fold][name]) for fold in folds} for name in dev}
         | {"labelled_dev": {"fit": len(labelled)}},
-        "heads": heads,
+        "heads": {"offensive": head},
     }
-
-
-def labelled_labels(labelled: list[tuple[str, set[str]]], text: str) -> set[str]:
-    return next((labels for t, labels in labelled if t == text), set())
 
 
 def main() -> int:
@@ -225,8 +193,8 @@ def main() -> int:
     realtext.write_or_check(OUT, text, check=False)
     data = json.loads(text)
     print(f"wrote {OUT.relative_to(ROOT)} for {data['model']}")
-    for lexicon, head in data["heads"].items():
-        print(f"  {lexicon:<15} threshold {head['threshold']:>8.4f}  {head['calibration']}")
+    for name, head in data["heads"].items():
+        print(f"  {name:<10} threshold {head['threshold']:>8.4f}  {head['calibration']}")
     return 0
 
 

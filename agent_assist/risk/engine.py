@@ -27,20 +27,20 @@ from agent_assist.events import Call, Channel, Event, Flag, Utterance
 from agent_assist.privacy import scrub
 from agent_assist.risk.line import LineRules, LineState
 from agent_assist.risk.pack import KINDS, RulePack, load_pack
-from agent_assist.risk.semantic import Embed, SemanticLayer
+from agent_assist.risk.semantic import Embed, SemanticCue, SemanticLayer
 from agent_assist.risk.voice import VoiceRules
 from agent_assist.risk.words import WordRules
 
 __all__ = ["RiskEngine"]
 
 _PRAISE = ("ownership", "empathy")
-_MIN_SEMANTIC_WORDS = 3  # shorter utterances carry too little meaning to judge
+_MIN_SEMANTIC_WORDS = 4  # shorter utterances carry too little meaning to judge
 _EVIDENCE_WORDS = 20
 
 
 @dataclass
 class _Partial:
-    text: str
+    utterance: Utterance
     since: float  # call time the partial last changed
     judged: bool = False
 
@@ -103,6 +103,7 @@ class RiskEngine:
         self._last_flag: dict[str, float] = {}
         self._in_phrase: set[str] = set()  # kinds already raised by the agent's current phrase
         self._partial: _Partial | None = None  # the agent's latest partial, for the semantic layer
+        self._judged: tuple[str, list[SemanticCue]] | None = None  # the last text judged by meaning
 
     def _semantic_for(self, pack: RulePack) -> SemanticLayer | None:
         if self._embed is None:
@@ -140,9 +141,9 @@ class RiskEngine:
         if self._semantic is not None:
             if utterance.final:
                 self._partial = None
-                out += self._cue_flags(self._semantic_cues(utterance.text), final=True)
-            elif self._partial is None or self._partial.text != utterance.text:
-                self._partial = _Partial(utterance.text, utterance.t)
+                out += self._cue_flags(self._semantic_cues(utterance), final=True)
+            elif self._partial is None or self._partial.utterance.text != utterance.text:
+                self._partial = _Partial(utterance, utterance.t)
             else:
                 out += self._stable_partial(utterance.t)
         if utterance.final:
@@ -159,16 +160,24 @@ class RiskEngine:
         ):
             return []
         partial.judged = True
-        return self._cue_flags(self._semantic_cues(partial.text), final=False)
+        return self._cue_flags(self._semantic_cues(partial.utterance), final=False)
 
-    def _semantic_cues(self, text: str) -> list[tuple[str, str]]:
+    def _semantic_cues(self, utterance: Utterance) -> list[tuple[str, str]]:
+        text = utterance.text
         words = text.split()
         if self._semantic is None or len(words) < _MIN_SEMANTIC_WORDS:
             return []
+        if self._judged is not None and self._judged[0] == text:
+            cues = self._judged[1]  # a final that repeats a partial already judged
+        else:
+            cues = self._semantic.judge(text)
+            self._judged = (text, cues)
+        if any(c.lexicon not in _PRAISE for c in cues) and self._words.quoting(utterance):
+            cues = [c for c in cues if c.lexicon in _PRAISE]  # someone else's words
         evidence = " ".join(words[:_EVIDENCE_WORDS]) + (
             " ..." if len(words) > _EVIDENCE_WORDS else ""
         )
-        return [(cue.lexicon, evidence) for cue in self._semantic.judge(text)]
+        return [(cue.lexicon, evidence) for cue in cues]
 
     def _cue_flags(
         self, cues: list[tuple[str, str]], *, final: bool

@@ -5,13 +5,15 @@ kind of programmer are you?"). This layer turns an utterance into a sentence
 vector with an injected ``embed`` function (the composition root passes the
 shipped MiniLM embedder; the engine never loads a model itself) and scores it:
 
-* **heads** - one logistic-regression head per lexicon (``venting``,
-  ``rudeness``, ``blame_shifting``, ``empathy``, ``ownership``): a 384-number
-  dot product each, in pure Python. Their weights and thresholds are a small
-  JSON file beside the rule pack, trained by ``bench/risk_train.py`` on real,
-  licensed text (see NOTICE.md). Each threshold was chosen so that the head's
-  false flags on real agent replies stay under its budget (at most 1 per
-  1,000 for the negative kinds together), measured on text it was not trained on;
+* **heads** - logistic-regression heads: a 384-number dot product each, in
+  pure Python. Their weights and thresholds are a small JSON file beside the
+  rule pack, trained by ``bench/risk_train.py`` on real, licensed text (see
+  NOTICE.md). The built-in pack has one, ``offensive``, whose threshold keeps
+  its false flags on real agent replies within 1 per 1,000 (measured on text
+  it was not trained on); it raises ``rudeness`` when the utterance speaks to
+  the listener ("you", "sir") and venting otherwise. A head may also be named
+  after a lexicon (``venting``, ``rudeness``, ``blame_shifting``, ``empathy``,
+  ``ownership``) and then raises that lexicon;
 * **examples** - a site's own sentences per lexicon (``examples = [...]`` in a
   rule pack), embedded once when the layer is built: an utterance whose cosine
   similarity to one of them reaches ``semantic_example_min`` raises that kind.
@@ -28,16 +30,19 @@ from __future__ import annotations
 import json
 import math
 import operator
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from agent_assist.errors import RulePackError
 
-__all__ = ["Embed", "Head", "Heads", "SemanticLayer", "parse_heads"]
+__all__ = ["Embed", "Head", "Heads", "SemanticCue", "SemanticLayer", "parse_heads"]
 
 Embed = Callable[[str], Sequence[float]]
 LEXICONS = ("venting", "rudeness", "blame_shifting", "empathy", "ownership")
+HEAD_NAMES = ("offensive", *LEXICONS)
+_ADDRESSED = re.compile(r"\b(you|your|yours|yourself|you're|youre|sir|madam|ma'am)\b", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +84,8 @@ def parse_heads(text: str, *, source: str) -> Heads:
         raise fail("no vector size recorded")
     heads = {}
     for name, raw in (data.get("heads") or {}).items():
-        if name not in LEXICONS:
-            raise fail(f"unknown lexicon {name!r} (known: {', '.join(LEXICONS)})")
+        if name not in HEAD_NAMES:
+            raise fail(f"unknown head {name!r} (known: {', '.join(HEAD_NAMES)})")
         try:
             weights = tuple(float(w) for w in raw["weights"])
             head = Head(weights, float(raw["bias"]), float(raw["threshold"]))
@@ -150,9 +155,12 @@ class SemanticLayer:
             return []
         vector = _unit(self._embed(text))
         found: dict[str, SemanticCue] = {}
-        for lexicon, head in self._heads.items():
+        for name, head in self._heads.items():
             score = head.score(vector)
             if score >= head.threshold:
+                lexicon = name
+                if name == "offensive":
+                    lexicon = "rudeness" if _ADDRESSED.search(text) else "venting"
                 found[lexicon] = SemanticCue(lexicon, score, "head")
         for lexicon, vectors in self._examples.items():
             best = max(sum(map(operator.mul, vector, e)) for e in vectors)

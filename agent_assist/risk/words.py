@@ -56,6 +56,10 @@ class WordRules:
         """The utterance's sentences; low-confidence words are masked so they never match."""
         return sentences(utterance, min_conf=self.pack.thresholds.min_word_conf)
 
+    def quoting(self, utterance: Utterance) -> bool:
+        """The utterance quotes someone else (a quoting phrase, or quotation marks)."""
+        return any(s.quoted or self.pack.quotes.find(s.words) for s in self.sentences_of(utterance))
+
     def cues(self, utterance: Utterance) -> list[Cue]:
         """At most one cue per lexicon, the first in the utterance."""
         parts = self.sentences_of(utterance)
