@@ -108,6 +108,7 @@ ADDITIONS = {
     "slur": [
         "retard", "retarded", "retards", "dyke", "dykes", "chink", "chinks", "gook", "gooks",
         "spaz", "wog", "wogs", "fags", "faggots", "niggers", "niggas", "trannies", "spics",
+        "nig", "nigs", "niggah", "niggaz", "nigguh", "nicca", "niccas", "hoe", "hoes",
     ],
 }  # fmt: skip
 # inflections and compounds, only for stems whose compounds are never innocent
@@ -169,7 +170,7 @@ GUARDS = [  # phrases that contain a listed word but are not swearing
     "rifle butt", "cum laude", "summa cum laude", "magna cum laude", "suck it up",
     "sucks up", "suck up", "sucked into", "sucked in", "van dyke", "chink in", "chinks in",
     "chink of light", "chinks of light", "tit for tat", "blue tit", "blue tits", "finger prick",
-    "pin prick", "prick test", "skin prick",
+    "pin prick", "prick test", "skin prick", "garden hoe", "dutch hoe", "hoe the",
 ]  # fmt: skip
 
 

@@ -265,3 +265,11 @@ def test_the_scripted_calls_still_hold_with_the_semantic_layer_on(
             got,
         )
     assert not [g for g in got if g[0] in set(scenario["forbidden"])], got
+
+
+def test_a_pack_can_only_name_heads_shipped_with_agent_assist(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text('[pack]\nheads = "../../secrets.json"\n')
+    with pytest.raises(RulePackError, match="heads must name a file shipped") as info:
+        load_pack(site)
+    assert info.value.line == 2
