@@ -15,7 +15,9 @@ names a JSON file beside the pack, see ``bench/risk_lexicon.py``): each term is
 mic when live); its guards (names, idioms) join the pack's negatives.
 
 A lexicon may also list ``examples``: whole sentences of that kind, which the
-semantic layer compares utterances with (used only when an embedder is given).
+semantic layer compares utterances with, and ``[pack] heads`` names the
+semantic layer's trained heads (a JSON file beside the pack, see
+``bench/risk_train.py``). Both are used only when an embedder is given.
 """
 
 from __future__ import annotations
