@@ -302,6 +302,7 @@ _NEGATIVE_EMOTIONS = {"2", "3", "10", "11"}  # anger, annoyance, disapproval, di
 
 @cache
 def _profane_words() -> frozenset[str]:
+    # the shipped lexicon: a change to it can change the casual set (then retrain the heads)
     from agent_assist.risk.pack import load_pack
 
     return load_pack().lexicon_words["profanity"]
