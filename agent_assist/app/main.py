@@ -9,6 +9,8 @@ during the replayed call (:mod:`agent_assist.app.demo`).
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -30,6 +32,8 @@ from agent_assist.app.workers import (
 from agent_assist.config import Settings
 from agent_assist.errors import AgentAssistError
 from agent_assist.events import Event, Mute
+
+log = logging.getLogger("agent_assist.app")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -261,9 +265,23 @@ def _start_call_worker(
             knowledge.db, after=knowledge.ready, seed_demo=knowledge.seed_demo
         ),
         interrupt=interrupt,
+        semantic=_risk_semantic(),
     )
     worker.start()
     return worker
+
+
+@functools.cache
+def _risk_semantic() -> dict[str, Any]:
+    """The sentence embedder for the risk engine's semantic layer, loaded once, or rules only."""
+    from kb_cache.embedder import load_embedder
+
+    try:
+        embedder = load_embedder(threads=1)
+    except AgentAssistError as exc:
+        log.warning("coaching by meaning is off, rules only: %s", exc)
+        return {}
+    return {"embed": embedder.embed_one, "embed_model": embedder.model_id}
 
 
 def _as_a_call(

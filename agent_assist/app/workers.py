@@ -67,10 +67,14 @@ class CallWorker(threading.Thread):
         emit: Callable[[Event], None],
         make_search: Callable[[threading.Event], Search | None] | None,
         interrupt: Callable[[], None] | None = None,
+        semantic: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(name="call-worker", daemon=True)
         self._source, self._emit, self._make_search = source, emit, make_search
         self._interrupt = interrupt  # unblocks a source waiting for audio (Listener.stop)
+        # embed/embed_model for the risk engine's semantic layer, loaded by the composition root
+        # before the GUI runs (importing onnxruntime on a worker holds the GIL for ~0.1 s)
+        self._semantic = semantic or {}
         self.stop_event = threading.Event()
         self.error: str | None = None
         self._injected: queue.SimpleQueue[Callable[[float], Event]] = queue.SimpleQueue()
@@ -93,7 +97,7 @@ class CallWorker(threading.Thread):
         if self.stop_event.is_set():
             return
         try:
-            session = CallSession(pack=load_pack(None), search=search, **_semantic())
+            session = CallSession(pack=load_pack(None), search=search, **self._semantic)
             for event in self._source(self.stop_event):
                 while not self._injected.empty():  # the app's own events, at the current call time
                     self._feed(session, self._injected.get()(self._t))
@@ -115,18 +119,6 @@ class CallWorker(threading.Thread):
             self._interrupt()
         if self.is_alive():
             self.join()
-
-
-def _semantic() -> dict[str, Any]:
-    """The risk engine's embedder (its own, on the call worker), or rules only if it cannot load."""
-    from kb_cache.embedder import load_embedder
-
-    try:
-        embedder = load_embedder(threads=1)
-    except AgentAssistError as exc:
-        log.warning("coaching by meaning is off, rules only: %s", exc)
-        return {}
-    return {"embed": embedder.embed_one, "embed_model": embedder.model_id}
 
 
 @dataclass(frozen=True, kw_only=True)
