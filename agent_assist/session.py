@@ -25,6 +25,7 @@ from typing import Protocol, TypeAlias, runtime_checkable
 from agent_assist.events import Event, Flag
 from agent_assist.risk.engine import RiskEngine
 from agent_assist.risk.pack import RulePack
+from agent_assist.risk.semantic import Embed
 from agent_assist.suggest import SearchRequest, SearchResults, Suggester
 
 __all__ = [
@@ -59,6 +60,7 @@ class CallSession:
     """Orchestrates the per-call engines; keyword-only configuration.
 
     ``engines`` are fed after the risk engine and the suggester, in order.
+    ``embed``/``embed_model`` turn on the risk engine's semantic layer (see RiskEngine).
     """
 
     def __init__(
@@ -67,8 +69,10 @@ class CallSession:
         pack: RulePack | None = None,
         suggest: bool = False,
         engines: Sequence[Engine] = (),
+        embed: Embed | None = None,
+        embed_model: str | None = None,
     ) -> None:
-        self.risk = RiskEngine(pack=pack)
+        self.risk = RiskEngine(pack=pack, embed=embed, embed_model=embed_model)
         self.suggester = Suggester() if suggest else None
         self._engines: list[Engine] = [self.risk]
         if self.suggester is not None:

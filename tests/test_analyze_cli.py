@@ -93,3 +93,24 @@ def test_a_missing_events_file_is_a_usage_error(tmp_path: Path) -> None:
     out = analyze(str(tmp_path / "nope.jsonl"))
     assert out.returncode == 2
     assert "cannot read" in out.stderr
+
+
+MEANING_ONLY = [
+    '{"type":"call","t":0,"state":"started"}',
+    '{"type":"utterance","t":2,"channel":"agent","final":true,'
+    '"text":"i swear these callers get dumber every day","start":1,"end":2}',
+]
+
+
+def test_analyze_also_judges_by_meaning_with_the_shipped_embedder() -> None:
+    out = analyze("-", stdin="\n".join(MEANING_ONLY) + "\n")
+    assert out.returncode == 0, out.stderr
+    flags = [json.loads(line) for line in out.stdout.splitlines() if '"flag"' in line]
+    assert [f["kind"] for f in flags] == ["hot_mic"]
+    assert flags[0]["evidence"] == "i swear these callers get dumber every day"
+
+
+def test_no_semantic_runs_the_rules_alone() -> None:
+    out = analyze("--no-semantic", "-", stdin="\n".join(MEANING_ONLY) + "\n")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == MEANING_ONLY

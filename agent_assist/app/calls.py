@@ -7,13 +7,22 @@ suggestions throughout), a live call at once (it never waits for knowledge).
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent_assist.app.demo import DEMO_CALL
 from agent_assist.app.knowledge import KnowledgeWorker
-from agent_assist.app.workers import CallWorker, Source, as_a_call, lazy_listener, replay
+from agent_assist.app.workers import (
+    CallWorker,
+    Semantic,
+    Source,
+    as_a_call,
+    lazy_listener,
+    replay,
+)
 from agent_assist.config import Settings
 from agent_assist.errors import AgentAssistError
 
@@ -21,7 +30,9 @@ if TYPE_CHECKING:
     from ui.agent_window import AgentWindow
     from ui.bridge import Bridge
 
-__all__ = ["start_live", "start_replay"]
+__all__ = ["risk_semantic", "start_live", "start_replay"]
+
+log = logging.getLogger("agent_assist.app")
 
 
 def start_replay(
@@ -112,5 +123,23 @@ def _call_worker(
     """A CallWorker whose searches the knowledge worker answers (not started)."""
     events, interrupt = source
     return CallWorker(
-        events, emit=bridge.call_event.emit, perform=knowledge.perform, interrupt=interrupt
+        events,
+        emit=bridge.call_event.emit,
+        perform=knowledge.perform,
+        interrupt=interrupt,
+        semantic=risk_semantic(),
     )
+
+
+@functools.cache
+def risk_semantic() -> Semantic | None:
+    """The risk engine's sentence embedder, loaded once (call it before the GUI runs: loading
+    onnxruntime holds the GIL), or None: coaching then runs on the rules alone."""
+    from kb_cache.embedder import load_embedder
+
+    try:
+        embedder = load_embedder(threads=1)
+    except AgentAssistError as exc:
+        log.warning("coaching by meaning is off, rules only: %s", exc)
+        return None
+    return Semantic(embed=embedder.embed_one, model=embedder.model_id)

@@ -14,6 +14,7 @@ how to undo itself in the :class:`Cleanup`.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from ui.theme import Theme
 
 __all__ = ["AppOptions", "connect_mute_toggle", "run_app"]
+
+log = logging.getLogger("agent_assist.app")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -101,6 +101,18 @@ class _End:
     error: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Semantic:
+    """The risk engine's sentence embedder: ``embed`` (text -> unit vector) and its model's name.
+
+    The call has its own embedder, not the knowledge worker's: a batch of phrasings
+    embedded during a sync must never make a flag wait.
+    """
+
+    embed: Callable[[str], Sequence[float]]
+    model: str
+
+
 class CallWorker(threading.Thread):
     """Runs one call's :class:`CallSession`; every event and result goes to ``emit`` (the bridge).
 
@@ -119,9 +131,13 @@ class CallWorker(threading.Thread):
         emit: Callable[[Event], None],
         perform: Perform | None = None,
         interrupt: Callable[[], None] | None = None,
+        semantic: Semantic | None = None,
     ) -> None:
         super().__init__(name="call-worker", daemon=True)
         self._source, self._emit, self._perform = source, emit, perform
+        # loaded by the composition root before the GUI runs: importing onnxruntime on a
+        # worker holds the GIL for ~0.1 s, a visible stall
+        self._semantic = semantic
         self._interrupt = interrupt  # unblocks a source waiting for audio (Listener.stop)
         self.stop_event = threading.Event()
         self.error: str | None = None
@@ -148,7 +164,12 @@ class CallWorker(threading.Thread):
         from agent_assist.session import CallSession
 
         try:
-            session = CallSession(pack=load_pack(None), suggest=self._perform is not None)
+            session = CallSession(
+                pack=load_pack(None),
+                suggest=self._perform is not None,
+                embed=self._semantic.embed if self._semantic else None,
+                embed_model=self._semantic.model if self._semantic else None,
+            )
         except AgentAssistError as exc:
             self._fail(str(exc))
             return

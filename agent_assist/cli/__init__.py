@@ -27,6 +27,7 @@ from agent_assist.errors import AgentAssistError, UsageError
 
 if TYPE_CHECKING:
     from agent_assist.session import Answer, Request
+    from kb_cache.embedder import Embedder
 
 __all__ = ["main"]
 
@@ -68,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also suggest knowledge articles live, from the local cache (--db or the default)",
     )
     an.add_argument("--db", metavar="DB", help="knowledge cache for --suggest")
+    an.add_argument(
+        "--no-semantic",
+        action="store_true",
+        help="rules only: do not also judge utterances by meaning with the sentence embedder",
+    )
     an.set_defaults(run=_cmd_analyze)
 
     add_kb_commands(sub, _Parser)
@@ -108,7 +114,13 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from agent_assist.session import CallSession, feed_and_answer
 
     pack = load_pack(args.rules)
-    session = CallSession(pack=pack, suggest=args.suggest)
+    embedder = None if args.no_semantic else _risk_embedder()
+    session = CallSession(
+        pack=pack,
+        suggest=args.suggest,
+        embed=embedder.embed_one if embedder else None,
+        embed_model=embedder.model_id if embedder else None,
+    )
     perform = _knowledge_search(args) if args.suggest else _no_requests
     try:
         source = (
@@ -139,6 +151,17 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print(f"agent-assist: {args.events}: no valid events", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def _risk_embedder() -> Embedder | None:
+    """The sentence embedder for the risk engine's semantic layer, or None (rules only, said once)."""
+    from kb_cache.embedder import load_embedder
+
+    try:
+        return load_embedder(threads=1)
+    except AgentAssistError as exc:
+        print(f"agent-assist: judging by meaning is off ({exc}); rules only", file=sys.stderr)
+        return None
 
 
 def _knowledge_search(args: argparse.Namespace) -> Callable[[Request], Answer]:

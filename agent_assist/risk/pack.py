@@ -8,21 +8,33 @@ to append to list ``X`` (e.g. ``[lexicon.rudeness] extra_phrases = [...]``).
 Loading validates everything and raises :class:`RulePackError` naming the
 file and line of the first problem; nothing half-loaded ever reaches an engine,
 so the pack that was active stays active.
+
+The built-in pack's profanity comes from a generated list (``[pack] profanity``
+names a JSON file beside the pack, see ``bench/risk_lexicon.py``): each term is
+``mild`` (profanity), ``strong`` or ``slur`` (profanity *and* venting, so a hot
+mic when live); its guards (names, idioms) join the pack's negatives.
+
+A lexicon may also list ``examples``: whole sentences of that kind, which the
+semantic layer compares utterances with, and ``[pack] heads`` names the
+semantic layer's trained heads (a JSON file beside the pack, see
+``bench/risk_train.py``). Both are used only when an embedder is given.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from agent_assist.errors import RulePackError
 from agent_assist.risk.phrases import PhraseSet, PhraseSyntaxError, normalize
+from agent_assist.risk.semantic import Heads, parse_heads
 
 __all__ = ["KINDS", "KindRule", "RulePack", "Thresholds", "load_pack", "words_out_of_vocabulary"]
 
@@ -34,13 +46,18 @@ KINDS = (
 _SEVERITIES = ("info", "warning", "critical", "praise")
 _LEXICONS = {
     "profanity": ("words", "phrases"),
-    "venting": ("words", "phrases"),
-    "rudeness": ("words", "phrases"),
-    "blame_shifting": ("words", "phrases", "unless_followed_by"),
-    "ownership": ("words", "phrases"),
-    "empathy": ("words", "phrases"),
+    "venting": ("words", "phrases", "examples"),
+    "rudeness": ("words", "phrases", "examples"),
+    "blame_shifting": ("words", "phrases", "unless_followed_by", "examples"),
+    "ownership": ("words", "phrases", "examples"),
+    "empathy": ("words", "phrases", "examples"),
 }
-_GUARDS = ("negatives", "quote_prefixes", "fillers")
+_SEVERITY_LEXICONS = {
+    "mild": ("profanity",),
+    "strong": ("profanity", "venting"),
+    "slur": ("profanity", "venting"),
+}
+_GUARDS = ("negatives", "quote_prefixes", "fillers", "not_praise")
 _BUILTIN = "packs/en.toml"
 
 
@@ -71,6 +88,8 @@ class Thresholds:
     monologue_s: float = 60.0
     monologue_customer_s: float = 1.0
     monologue_pause_s: float = 5.0
+    semantic_stable_s: float = 0.5
+    semantic_example_min: float = 0.82
 
 
 @dataclass(frozen=True)
@@ -87,7 +106,11 @@ class RulePack:
     blame_unless: PhraseSet
     negatives: PhraseSet
     quotes: PhraseSet
+    not_praise: PhraseSet
     phrase_words: frozenset[str]  # every word a pack phrase uses (for vocabulary checks)
+    names: frozenset[str] = frozenset()  # profane words that are also names ("Dick")
+    heads: Heads | None = None  # the semantic layer's trained heads, if the pack names some
+    examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lexicon -> sentences
 
 
 def load_pack(site: str | Path | None = None) -> RulePack:
@@ -137,6 +160,10 @@ def _check_shape(data: dict[str, Any], text: str, path: str) -> None:
     for key in data:
         if key not in allowed:
             fail(f"unknown table [{key}] (expected one of {', '.join(sorted(allowed))})", key)
+    for key in ("profanity", "heads"):
+        listed = data.get("pack", {}).get(key, "")
+        if not isinstance(listed, str) or (listed and not _packaged(listed)):
+            fail(f'{key} must name a file shipped with Agent Assist (or be "" for none)', key)
     known_thresholds = {f.name for f in fields(Thresholds)}
     for key, value in data.get("thresholds", {}).items():
         if key not in known_thresholds:
@@ -210,10 +237,23 @@ def _build(data: dict[str, Any], *, sources: tuple[str, ...], texts: dict[str, s
         if rule is None or not {"severity", "cooldown", "tip"} <= set(rule):
             raise RulePackError(f"kind {kind!r} needs severity, cooldown and tip", path=site)
         kinds[kind] = KindRule(rule["severity"], float(rule["cooldown"]), rule["tip"].strip())
-    lexicons = {name: phrases(lexicon.get(name, {}).get("phrases", [])) for name in _LEXICONS}
+    meta = data.get("pack", {})
+    listed = _profanity_list(meta.get("profanity", ""))
+    extra_words: dict[str, list[str]] = {name: [] for name in _LEXICONS}
+    extra_phrases: dict[str, list[str]] = {name: [] for name in _LEXICONS}
+    for term, severity in listed.get("terms", {}).items():
+        target = extra_phrases if len(normalize(term)) > 1 else extra_words
+        for name in _SEVERITY_LEXICONS[severity]:
+            target[name].append(term)
+    lexicons = {
+        name: phrases([*lexicon.get(name, {}).get("phrases", []), *extra_phrases[name]])
+        for name in _LEXICONS
+    }
     lexicon_words = {
         name: frozenset(
-            w for item in lexicon.get(name, {}).get("words", []) for w in normalize(item)
+            w
+            for item in [*lexicon.get(name, {}).get("words", []), *extra_words[name]]
+            for w in normalize(item)
         )
         for name in _LEXICONS
     }
@@ -226,7 +266,6 @@ def _build(data: dict[str, Any], *, sources: tuple[str, ...], texts: dict[str, s
         for w in alternative
         if w != "*"
     )
-    meta = data.get("pack", {})
     return RulePack(
         name=str(meta.get("name", "unnamed")),
         language=str(meta.get("language", "en")),
@@ -236,10 +275,42 @@ def _build(data: dict[str, Any], *, sources: tuple[str, ...], texts: dict[str, s
         lexicon_words=lexicon_words,
         lexicons=lexicons,
         blame_unless=phrases(lexicon.get("blame_shifting", {}).get("unless_followed_by", [])),
-        negatives=phrases(guards.get("negatives", [])),
+        negatives=phrases([*guards.get("negatives", []), *listed.get("guards", [])]),
         quotes=phrases(guards.get("quote_prefixes", [])),
+        not_praise=phrases(guards.get("not_praise", [])),
         phrase_words=phrase_words.union(*lexicon_words.values()),
+        names=frozenset(listed.get("names", [])),
+        heads=_heads(meta.get("heads", "")),
+        examples={
+            name: tuple(e.strip() for e in lexicon.get(name, {}).get("examples", []) if e.strip())
+            for name in _LEXICONS
+            if lexicon.get(name, {}).get("examples")
+        },
     )
+
+
+def _packaged(name: str) -> bool:
+    return (
+        "/" not in name
+        and "\\" not in name
+        and resources.files("agent_assist.risk").joinpath("packs", name).is_file()
+    )
+
+
+def _heads(name: str) -> Heads | None:
+    if not name:
+        return None
+    text = resources.files("agent_assist.risk").joinpath("packs", name).read_text(encoding="utf-8")
+    return parse_heads(text, source=f"<built-in packs/{name}>")
+
+
+def _profanity_list(name: str) -> dict[str, Any]:
+    """The generated profanity list ``name`` from the package (empty for "")."""
+    if not name:
+        return {}
+    text = resources.files("agent_assist.risk").joinpath("packs", name).read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 def words_out_of_vocabulary(pack: RulePack, knows: Callable[[str], bool]) -> list[str]:

@@ -125,12 +125,17 @@ class PhraseSet:
             for word in firsts or ():
                 self._by_first.setdefault(word, []).append(phrase)
 
-    def find(self, words: Sequence[str]) -> list[Match]:
-        """Every phrase occurrence in ``words`` (leftmost, longest per phrase and start)."""
+    def find(self, words: Sequence[str], *, open_end: bool = False) -> list[Match]:
+        """Every phrase occurrence in ``words`` (leftmost, longest per phrase and start).
+
+        ``open_end``: more words may follow (a partial result), so a phrase
+        anchored with ``$`` cannot match yet ("whatever" may become "whatever
+        works for you").
+        """
         found: list[Match] = []
         for i, word in enumerate(words):
             for phrase in (*self._by_first.get(word, ()), *self._anywhere):
-                if phrase.anchored_start and i != 0:
+                if (phrase.anchored_start and i != 0) or (phrase.anchored_end and open_end):
                     continue
                 end = self._match(phrase, 0, words, i, first=True)
                 if end is not None:
