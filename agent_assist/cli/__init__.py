@@ -23,6 +23,7 @@ from agent_assist.cli.kb import add_kb_commands
 from agent_assist.cli.marquee import add_marquee_commands
 from agent_assist.cli.policy import add_policy_commands
 from agent_assist.cli.release import add_release_commands
+from agent_assist.cli.stats import add_stats_commands
 from agent_assist.errors import AgentAssistError, UsageError
 
 __all__ = ["main"]
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--summary", action="store_true", help="end each call with its summary event")
     an.set_defaults(run=_cmd_analyze)
     add_call_commands(sub, _Parser)  # script check, summary
+    add_stats_commands(sub, _Parser)  # stats export, wallboard
 
     add_kb_commands(sub, _Parser)
     add_marquee_commands(sub, _Parser)
