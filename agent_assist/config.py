@@ -133,6 +133,10 @@ _SPECS = (
     Spec("ui.font_scale", "float", 1.0, low=0.75, high=2.0),
     Spec("ui.always_on_top", "bool", False),
     Spec("ui.dock", "str", "right", choices=("right", "left", "floating")),
+    # call scripts, the after-call summary and team stats (issue 15)
+    Spec("scripts.pack", "str", ""),
+    Spec("privacy.store_summaries", "bool", False),
+    Spec("share.stats", "bool", False),
 )
 SCHEMA: Mapping[str, Spec] = {spec.key: spec for spec in _SPECS}
 _TABLES = frozenset(key.split(".")[0] for key in SCHEMA)
