@@ -81,6 +81,11 @@ class ScriptEngine:
             chosen_by="agent" if self._fixed else "default",
         )
 
+    def prepare(self) -> None:
+        """Load the sentence model and embed the examples now, before the call's first words
+        (a few seconds that would otherwise delay the first flag)."""
+        self._recogniser.prepare()
+
     @property
     def script(self) -> CallScript:
         """The script that applies now."""

@@ -150,6 +150,10 @@ class Recogniser:
         self._examples: dict[str, list[tuple[float, ...]]] | None = None
         self.embed_error: str | None = None
 
+    def prepare(self) -> None:
+        """Embed the examples now (loading the model), not at the first utterance."""
+        self._example_vectors()
+
     def recognise(self, words: list[str], text: str, steps: Iterable[str]) -> list[Heard]:
         """The steps among ``steps`` heard in one utterance (``words`` from :func:`heard_words`)."""
         found: list[Heard] = []
