@@ -57,7 +57,7 @@ class StatsPoller(threading.Thread):
         self._server, self._token, self._request = server, token, request
         self._on_rows, self._on_problem, self._main = on_rows, on_problem, run_on_main
         self._every, self._ssl = every, ssl_context
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._now = threading.Event()
 
     def refresh(self) -> None:
@@ -65,7 +65,7 @@ class StatsPoller(threading.Thread):
         self._now.set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self._now.set()
         if self.is_alive():
             self.join(15)
@@ -79,7 +79,7 @@ class StatsPoller(threading.Thread):
     def run(self) -> None:
         from agent_assist.marquee.http import fetch_json
 
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             today = datetime.date.today()
             try:
                 answer = fetch_json(
