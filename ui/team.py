@@ -17,13 +17,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -41,6 +46,7 @@ COLUMNS = (
 )  # fmt: skip
 _BARS = "▁▂▃▄▅▆▇█"
 _SORT = Qt.ItemDataRole.UserRole
+_TREND = Qt.ItemDataRole.UserRole + 1  # the per-day values a trend cell draws
 
 
 def sparkline(values: Sequence[float | None]) -> str:
@@ -139,6 +145,50 @@ class _Item(QTableWidgetItem):
         return str(mine) < str(theirs)
 
 
+def _trend(values: list[float | None], sort: float) -> QTableWidgetItem:
+    item = _Item(sparkline(values), sort)
+    item.setData(_TREND, [float(v or 0.0) for v in values])
+    return item
+
+
+class _TrendDelegate(QStyledItemDelegate):
+    """Draws a trend cell as small bars, one per day, from zero to the cell's largest value
+    (its text, a row of block characters, stays for screen readers and copying)."""
+
+    def __init__(self, colour: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._colour = QColor(colour)
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        values = index.data(_TREND)
+        if not isinstance(values, list):
+            super().paint(painter, option, index)
+            return
+        self.initStyleOption(option, index)
+        option.text = ""
+        style = option.widget.style() if option.widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
+        box = option.rect.adjusted(4, 5, -4, -5)
+        top = max((v for v in values if v), default=0.0)
+        if not values or not top:
+            return
+        step = min(12.0, box.width() / len(values))
+        painter.save()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self._colour)
+        for i, value in enumerate(values):
+            height = box.height() * (value or 0.0) / top
+            painter.drawRect(
+                QRectF(box.left() + i * step, box.bottom() - height, step * 0.7, max(1.0, height))
+            )
+        painter.restore()
+
+
 class TeamView(QWidget):
     """Per-agent stats for the supervisor's scope (see the module docstring)."""
 
@@ -172,6 +222,9 @@ class TeamView(QWidget):
             button.setAccessibleName("Select all")
         self.table.setAlternatingRowColors(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        trends = _TrendDelegate(theme.accent, self.table)
+        for column in (COLUMNS.index("Calls per day"), COLUMNS.index("Avg handle per day")):
+            self.table.setItemDelegateForColumn(column, trends)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
@@ -221,8 +274,8 @@ class TeamView(QWidget):
                 _Item(str(f.coaching), f.coaching),
                 _Item(str(f.used), f.used),
                 _Item(_duration(f.ack_avg_s), f.ack_avg_s if f.ack_avg_s is not None else "–"),
-                _Item(sparkline([f.calls_by_day.get(d, 0) for d in days]), f.calls),
-                _Item(sparkline([f.aht_by_day.get(d) for d in days]), f.aht_s or 0.0),
+                _trend([f.calls_by_day.get(d, 0) for d in days], f.calls),
+                _trend([f.aht_by_day.get(d) for d in days], f.aht_s or 0.0),
             ]
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(f.flags.items())) or "none"
             cells[7].setToolTip(f"Flags by kind: {kinds}")

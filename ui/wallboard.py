@@ -20,7 +20,15 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QResizeEvent
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from agent_assist.marquee.protocol import Announcement, Audience, Retracted, Welcome
 from ui.theme import Theme
@@ -102,6 +110,7 @@ class Wallboard(QWidget):
         header.addWidget(self.clock)
         self.lead = _plain(name="Most important announcement")
         self.lead.setWordWrap(True)
+        self.lead.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.others = [_plain(name="Announcement") for _ in range(MAX_SHOWN - 1)]
         for label in self.others:
             label.setWordWrap(True)
@@ -242,7 +251,7 @@ class Wallboard(QWidget):
                 message = shown[index]
                 label.setText(f"{message.priority.upper()}  {message.text}")
                 background, colour = self._theme.colours(message.priority)
-                size = self._unit * (2.4 if index == 0 else 1.3)
+                size = self._fitting(label.text()) if index == 0 else self._unit * 1.3
                 label.setStyleSheet(
                     f"background:{background}; color:{colour}; font-size:{size:.0f}px;"
                     f" font-weight:{700 if index == 0 else 600}; padding:{size * 0.35:.0f}px;"
@@ -252,6 +261,14 @@ class Wallboard(QWidget):
             else:
                 label.hide()
         self.quiet.setVisible(not shown)
+
+    def _fitting(self, text: str) -> float:
+        """The lead's font size: as large as 2.4 units while the text fits in three lines."""
+        width = max(1.0, self.width() - 2 * 48 - 2 * 30)
+        size = self._unit * 2.4
+        while size > self._unit * 1.3 and len(text) * 0.55 * size / width > 3:
+            size *= 0.9
+        return size
 
     def _cell(self, text: str, row: int, column: int, *, heading: bool) -> None:
         label = _plain(text, name=_COLUMNS[column] if column < len(_COLUMNS) else "value")
@@ -275,7 +292,7 @@ class Wallboard(QWidget):
         self.title.setStyleSheet(f"font-size:{unit * 1.2:.0f}px; font-weight:700;")
         self.clock.setStyleSheet(f"font-size:{unit * 1.2:.0f}px; font-weight:700;")
         self.quiet.setStyleSheet(f"color:{self._theme.muted}; font-size:{unit * 1.2:.0f}px;")
-        self.today.setStyleSheet(f"font-size:{unit:.0f}px; font-weight:700; margin-top:8px;")
+        self.today.setStyleSheet(f"font-size:{unit:.0f}px; font-weight:700;")
         self.note.setStyleSheet(f"color:{self._theme.muted}; font-size:{unit * 0.6:.0f}px;")
         for index in range(self.board.count()):
             item = self.board.itemAt(index)

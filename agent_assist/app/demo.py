@@ -76,12 +76,13 @@ class DemoServer:
 
 
 def seed_demo_stats(store: MarqueeStore, *, days: int = 7, seed: int = 15) -> None:
-    """A made-up week of team stats (two teams) for the supervisor demo's Team view."""
+    """A made-up week of team stats (two teams) for the supervisor demo's Team view, and an
+    urgent announcement of two hours ago (expired) that the agents acknowledged."""
     import datetime
     import random
     import time
 
-    from agent_assist.marquee.protocol import CallStats, FlagCount
+    from agent_assist.marquee.protocol import Announce, Audience, CallStats, FlagCount
     from agent_assist.marquee.stats import record
     from agent_assist.marquee.store import Identity
 
@@ -108,6 +109,18 @@ def seed_demo_stats(store: MarqueeStore, *, days: int = 7, seed: int = 15) -> No
                     articles_used=rng.randint(0, 1),
                 )  # fmt: skip
                 store.stats.add(record(stats, agent=agent, received_at=time.time()))
+    for name in ("Eve", "Finn"):
+        store.create_token(role="agent", name=name, site="demo", team="loans")
+    when = time.time() - 2 * 3600
+    urgent = Announce(
+        text="Card system restart at noon: warn callers about a short delay.",
+        priority="urgent",
+        audience=Audience(all=True),
+        expires_at=when + 1800,
+    )
+    news = store.announce(urgent, author="Maria", now=when)
+    for name, _ in people:
+        store.ack(news.id, name, now=when + rng.uniform(15, 120))
 
 
 def start_demo_agent(server: DemoServer, speed: float) -> list[Callable[[], None]]:

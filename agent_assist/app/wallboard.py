@@ -60,6 +60,9 @@ def run_wallboard(options: WallboardOptions) -> int:
         board.show()
     else:
         board.setWindowFlag(Qt.WindowType.FramelessWindowHint)
+        screen = app.primaryScreen()
+        if screen is not None:  # without a window manager, full screen alone keeps the size
+            board.setGeometry(screen.geometry())
         board.showFullScreen()
     if options.quit_after is not None:
 
