@@ -109,8 +109,8 @@ def recognition(pack: ScriptPack, embed: object, labelled: list[str]) -> None:
             meaning += heard.get(step) == "similar"
             wrong += len(set(heard) - {step})
         for text in labelled:
-            heard = {h.step for h in recogniser.recognise(normalize(text), text, list(pack.steps))}
-            wrong += len(heard - {TRUE_IN_LABELLED.get(text)})
+            ticked = {h.step for h in recogniser.recognise(normalize(text), text, list(pack.steps))}
+            wrong += len(ticked - {TRUE_IN_LABELLED.get(text)})
         label = "phrases" if threshold is None else f"+ {threshold:.2f}"
         print(f"  {label:<12}{found:>14} / {len(PARAPHRASES)}{meaning:>12}{wrong:>13}")
 
