@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Read events as JSON Lines (a file, or - for stdin: e.g. the output of transcribe, plus "
             "call/mute events from a softphone) and write every input event followed by the flags it "
-            "raises. Malformed lines are reported on stderr with their line number and skipped."
+            "raises (and, as asked: suggestions, call-script steps, the after-call summary). "
+            "Malformed lines are reported on stderr with their line number and skipped."
         ),
     )
     an.add_argument("events", metavar="EVENTS.jsonl", help="events file, or - for stdin")
