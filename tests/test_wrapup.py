@@ -12,7 +12,13 @@ import pytest
 
 from agent_assist.app.demo import DEMO_CALL
 from agent_assist.app.workers import CallWorker, replay
-from agent_assist.app.wrapup import AfterCall, call_stats, script_pack, session_factory
+from agent_assist.app.wrapup import (
+    AfterCall,
+    call_stats,
+    script_pack,
+    session_factory,
+    shared_text,
+)
 from agent_assist.config import Settings, load_settings
 from agent_assist.events import Event, Flag, Script, Summary, decode
 from agent_assist.marquee.protocol import CallStats, Message, encode
@@ -158,3 +164,15 @@ def test_each_call_gets_its_own_id(demo_summary: tuple[list[Event], Summary]) ->
     ids = {m.call for m in sender.sent if isinstance(m, CallStats)}
     assert len(ids) == 2
     assert first.call == "a"
+
+
+def test_the_agent_is_told_every_number_that_was_shared(
+    demo_summary: tuple[list[Event], Summary],
+) -> None:
+    _, summary = demo_summary
+    stats = call_stats(summary, call="a", day="2024-05-07")
+    flags = sum(f.count for f in summary.flags)
+    assert shared_text(stats) == (
+        f"Shared for team stats: a 1:56 call, script 4/5, {flags} flags, knowledge 1 used, "
+        "hold 0 s, mute 7 s · numbers only, never your words"
+    )

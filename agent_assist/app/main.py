@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from agent_assist.app.wrapup import AfterCall
     from agent_assist.marquee.client import MarqueeClient
+    from agent_assist.marquee.protocol import CallStats
     from ui.agent_window import AgentWindow
     from ui.bridge import Bridge
     from ui.supervisor import SupervisorConsole
@@ -272,6 +273,13 @@ def _after_call(options: AppOptions, settings: Settings, client: MarqueeClient |
         client=client if share else None,
         on_failure=report,
     )
+
+
+def _show_shared(window: AgentWindow, stats: CallStats) -> None:
+    """The agent sees exactly what their app shared for team stats."""
+    from agent_assist.app.wrapup import shared_text
+
+    window.statusBar().showMessage(shared_text(stats), 60_000)
 
 
 def _knowledge_sync(

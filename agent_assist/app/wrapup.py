@@ -34,7 +34,14 @@ if TYPE_CHECKING:
     from agent_assist.scripts import ScriptPack
     from agent_assist.session import CallSession
 
-__all__ = ["AfterCall", "call_stats", "script_pack", "session_factory", "summaries_path"]
+__all__ = [
+    "AfterCall",
+    "call_stats",
+    "script_pack",
+    "session_factory",
+    "shared_text",
+    "summaries_path",
+]
 
 log = logging.getLogger("agent_assist.app")
 SHARE_WAIT = 300.0  # s a call's stats wait for the connection before they are dropped
@@ -64,6 +71,20 @@ def call_stats(summary: Summary, *, call: str, day: str) -> CallStats:
         articles_suggested=sum(a.suggested for a in summary.articles),
         articles_opened=sum(a.opened for a in summary.articles),
         articles_used=sum(a.used for a in summary.articles),
+    )
+
+
+def shared_text(stats: CallStats) -> str:
+    """What was shared, in words for the agent: every number sent, nothing else."""
+    minutes, seconds = divmod(round(stats.duration), 60)
+    flags = sum(f.count for f in stats.flags)
+    script = (
+        f"script {stats.script_done}/{stats.script_required}, " if stats.script_required else ""
+    )
+    return (
+        f"Shared for team stats: a {minutes}:{seconds:02d} call, {script}{flags} flags, knowledge "
+        f"{stats.articles_used} used, hold {round(stats.hold)} s, mute {round(stats.mute)} s"
+        " · numbers only, never your words"
     )
 
 

@@ -25,13 +25,10 @@ import time
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args
+from typing import Any, Literal, Protocol, TypeAlias, get_args
 
 from agent_assist.marquee.protocol import CallStats
 from agent_assist.risk.pack import KINDS
-
-if TYPE_CHECKING:
-    from agent_assist.marquee.store import Identity
 
 __all__ = [
     "MAX_DAYS",
@@ -56,6 +53,19 @@ _COUNTS = (
     "articles_opened",
     "articles_used",
 )
+
+
+class Identity(Protocol):
+    """Who a token belongs to (:class:`agent_assist.marquee.store.Identity`)."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def site(self) -> str: ...
+    @property
+    def team(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
