@@ -7,6 +7,7 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
     ├── UsageError                   bad arguments or input the user can fix (CLI exit 2)
     ├── EventFormatError             a JSON Lines event that is not valid (has .line)
     ├── RulePackError                a rule pack that is not valid (has .path and .line)
+    ├── ScriptPackError              a call-script pack that is not valid (has .path and .line)
     ├── SettingsError                a setting that is not valid, or a user settings file we cannot update
     │   └── SettingLockedError       the site policy locks this key: user settings cannot change it
     ├── KnowledgeError               the knowledge cache: unreadable, or a request it cannot serve
@@ -49,6 +50,7 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFoundError",
     "RulePackError",
+    "ScriptPackError",
     "SettingLockedError",
     "SettingsError",
     "SyncError",
@@ -76,6 +78,16 @@ class EventFormatError(AgentAssistError):
 
 class RulePackError(AgentAssistError):
     """A rule pack is invalid; ``path`` and ``line`` (1-based) say where, when known."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class ScriptPackError(AgentAssistError):
+    """A call-script pack is invalid; ``path`` and ``line`` (1-based) say where, when known."""
 
     def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
         self.path = path

@@ -16,6 +16,11 @@ Contract:
 Besides the types of ARCHITECTURE.md §2 there are two operational events:
 ``error`` (something failed, e.g. a headset was unplugged; the pipeline goes on)
 and ``status`` (a channel's listening state changed, e.g. capture resumed).
+
+Call scripts and the after-call summary (ARCHITECTURE.md §9) add ``script`` (a
+script step was said, fell due or was missed), ``article`` (the agent opened or
+used a knowledge article) and ``summary`` (the call in numbers and a wrap-up
+note, at ``call ended``).
 """
 
 from __future__ import annotations
@@ -29,17 +34,26 @@ from agent_assist.errors import EventFormatError
 from agent_assist.records import record_from_dict, record_to_dict
 
 __all__ = [
+    "Adherence",
+    "Article",
     "ArticleRef",
+    "ArticleUse",
     "Call",
     "Channel",
+    "Commitment",
     "ErrorEvent",
     "Event",
     "Flag",
+    "KindCount",
     "Level",
     "Marquee",
     "Mute",
+    "Reason",
+    "Script",
     "Status",
     "Suggestion",
+    "Summary",
+    "Talk",
     "Utterance",
     "Word",
     "decode",
@@ -55,6 +69,8 @@ MuteSource: TypeAlias = Literal["cti", "os", "app"]
 Severity: TypeAlias = Literal["info", "warning", "critical", "praise"]
 Priority: TypeAlias = Literal["info", "warning", "urgent"]
 ListenState: TypeAlias = Literal["listening", "reopening", "stopped"]
+StepState: TypeAlias = Literal["done", "due", "missed"]
+ArticleAction: TypeAlias = Literal["opened", "used", "helpful", "not_helpful"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +93,7 @@ class ArticleRef:
     snippet: str | None = None
     department: str | None = None
     authority: str | None = None
+    script: str | None = None  # the call script this article names, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,14 +195,127 @@ class Status(_Event):
     detail: str = ""
 
 
+# -- call scripts and the after-call summary (ARCHITECTURE.md §9) ---------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Script(_Event):
+    """A step of the call script: ``done`` (said; ``evidence`` is what was said), ``due`` (its
+    moment came and it is still open; ``evidence`` says which moment) or ``missed`` (required
+    and not said by the end of the call). ``script`` names the script, ``label`` the step."""
+
+    TYPE: ClassVar[str] = "script"
+    step: str
+    state: StepState
+    evidence: str
+    script: str | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article(_Event):
+    """The agent opened, used or rated a knowledge article during the call."""
+
+    TYPE: ClassVar[str] = "article"
+    id: str
+    action: ArticleAction
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Talk:
+    """Seconds of speech per channel."""
+
+    agent: float
+    customer: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why the customer called: their opening request and the article it matched, if any."""
+
+    text: str
+    article: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleUse:
+    """A knowledge article of the call: suggested to the agent, opened, used."""
+
+    id: str
+    title: str
+    suggested: bool
+    opened: bool
+    used: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Commitment:
+    """Something the agent took ownership of (``t``: call seconds; ``text``: their words)."""
+
+    t: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Adherence:
+    """The call script: required steps done of those required, and the required steps missed."""
+
+    script: str
+    done: int
+    required: int
+    missed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KindCount:
+    kind: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Summary(_Event):
+    """The call at ``call ended``: seconds (``duration``, ``talk``, ``hold``, ``mute``,
+    ``dead_air``), the ``reason``, knowledge ``articles``, the agent's ``commitments``,
+    script adherence, flags by kind, and a plain-text wrap-up ``note`` for the CRM."""
+
+    TYPE: ClassVar[str] = "summary"
+    duration: float
+    talk: Talk
+    hold: float
+    mute: float
+    dead_air: float
+    articles: tuple[ArticleUse, ...]
+    commitments: tuple[Commitment, ...]
+    flags: tuple[KindCount, ...]
+    note: str
+    reason: Reason | None = None
+    script: Adherence | None = None
+
+
 Event: TypeAlias = Union[  # noqa: UP007 - a runtime alias, read by isinstance checks
-    Call, Mute, Level, Utterance, Flag, Suggestion, Marquee, ErrorEvent, Status
+    Call,
+    Mute,
+    Level,
+    Utterance,
+    Flag,
+    Suggestion,
+    Marquee,
+    ErrorEvent,
+    Status,
+    Script,
+    Article,
+    Summary,
 ]
 
 _EVENT_TYPES: dict[str, type[_Event]] = {
     cls.TYPE: cls
-    for cls in (Call, Mute, Level, Utterance, Flag, Suggestion, Marquee, ErrorEvent, Status)
-}
+    for cls in (
+        Call, Mute, Level, Utterance, Flag, Suggestion, Marquee, ErrorEvent, Status, Script,
+        Article, Summary,
+    )
+}  # fmt: skip
 
 
 # -- dict form ----------------------------------------------------------------

@@ -23,7 +23,7 @@ Kind = Literal["bool", "int", "float", "str"]
 #: When the machine-wide policy cannot be read, these tables are locked to their safe
 #: defaults: users cannot point the app at another server or share more than the default.
 #: (Display preferences stay theirs: a broken policy should not take away large text.)
-FAIL_CLOSED_TABLES = ("server", "privacy", "updates")
+FAIL_CLOSED_TABLES = ("server", "privacy", "share", "updates")
 
 _VERSION = re.compile(r"^\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?$")
 
@@ -95,6 +95,9 @@ _SPECS = (
     Spec("updates.channel", "str", "stable", "Update channel: pilot PCs get releases first.", choices=("stable", "pilot")),
     Spec("updates.auto", "bool", False, "Download and verify an offered update in the background, staged for installing."),
     Spec("updates.pin_version", "str", "", "Stay on (or go back to) exactly this version; empty: the newest.", check=_version),
+    Spec("scripts.pack", "str", "", "The call-script pack (a TOML file); empty: the built-in example pack."),
+    Spec("privacy.store_summaries", "bool", False, "Keep after-call summaries (numbers and the wrap-up note) on this machine."),
+    Spec("share.stats", "bool", False, "Send each call's numbers (never words) to the server for team stats."),
 )  # fmt: skip
 SCHEMA: Mapping[str, Spec] = {spec.key: spec for spec in _SPECS}
 TABLES = frozenset(key.split(".")[0] for key in SCHEMA)

@@ -15,6 +15,11 @@ cannot delay a flag; it runs the same on a live call, in a replay and in tests.
 Adding an engine: give it ``feed(event) -> Sequence[Event | Request]`` (and
 ``answer(answer)`` if it asks for I/O), add its request and answer types to
 :data:`Request` and :data:`Answer`, and pass it in ``engines``.
+
+Call scripts and the summary (``script=``, ``summary=True``): the script engine
+is fed after the others, and also every suggestion they make (the article the
+call is about may choose the script); the :class:`~agent_assist.summary.Summarizer`
+sees everything last and adds the ``summary`` event when the call ends.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeAlias, runtime_checkable
 
-from agent_assist.events import Event, Flag
+from agent_assist.events import Event, Flag, Suggestion
 from agent_assist.risk.engine import RiskEngine
 from agent_assist.risk.pack import RulePack
 from agent_assist.risk.semantic import Embed
+from agent_assist.scripts.engine import ScriptEngine
 from agent_assist.suggest import SearchRequest, SearchResults, Suggester
+from agent_assist.summary import Summarizer
 
 __all__ = [
     "Answer",
@@ -59,7 +66,8 @@ class AskingEngine(Engine, Protocol):
 class CallSession:
     """Orchestrates the per-call engines; keyword-only configuration.
 
-    ``engines`` are fed after the risk engine and the suggester, in order.
+    ``engines`` are fed after the risk engine and the suggester, in order, then
+    the ``script`` engine; with ``summary``, a ``summary`` event ends each call.
     ``embed``/``embed_model`` turn on the risk engine's semantic layer (see RiskEngine).
     """
 
@@ -69,15 +77,25 @@ class CallSession:
         pack: RulePack | None = None,
         suggest: bool = False,
         engines: Sequence[Engine] = (),
+        script: ScriptEngine | None = None,
+        summary: bool = False,
         embed: Embed | None = None,
         embed_model: str | None = None,
     ) -> None:
         self.risk = RiskEngine(pack=pack, embed=embed, embed_model=embed_model)
         self.suggester = Suggester() if suggest else None
+        self.script = script
         self._engines: list[Engine] = [self.risk]
         if self.suggester is not None:
             self._engines.append(self.suggester)
         self._engines.extend(engines)
+        if script is not None:
+            self._engines.append(script)
+        self.summarizer = (
+            Summarizer(pack=self.risk.pack, adherence=script.adherence if script else lambda: None)
+            if summary
+            else None
+        )
         self.flags: list[Flag] = []  # every flag raised so far, for the end-of-call summary
         self._requests: list[Request] = []
         self._asked: dict[str, AskingEngine] = {}  # request id -> the engine awaiting it
@@ -89,10 +107,26 @@ class CallSession:
         """
         if isinstance(event, Answer):
             engine = self._asked.pop(event.id, None)
-            return self._collect(engine, engine.answer(event)) if engine is not None else []
-        out: list[Event] = []
+            out = self._collect(engine, engine.answer(event)) if engine is not None else []
+            return self._observed(None, out)
+        out = []
         for each in self._engines:
             out.extend(self._collect(each, each.feed(event)))
+        return self._observed(event, out)
+
+    def choose_script(self, name: str, t: float) -> list[Event]:
+        """The agent picked script ``name`` at call time ``t``; returns the events that causes."""
+        if self.script is None:
+            raise ValueError("this session has no call script")
+        return self._observed(None, list(self.script.choose(name, t)))
+
+    def _observed(self, event: Event | None, out: list[Event]) -> list[Event]:
+        """The suggestions made go to the script engine; everything to the summarizer."""
+        if self.script is not None:
+            for suggestion in [e for e in out if isinstance(e, Suggestion)]:
+                out.extend(self.script.feed(suggestion))
+        if self.summarizer is not None:
+            out.extend(self.summarizer.feed(event, out))
         return out
 
     def requests_to_perform(self) -> list[Request]:

@@ -134,6 +134,7 @@ class Hit:
     keyword: float
     semantic: float
     closest: float  # cosine of the nearest stored phrasing (0 without embeddings)
+    script: str | None = None  # the call script the article names (its tag "script:NAME")
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -148,8 +149,9 @@ class Hit:
     def to_ref(self) -> ArticleRef:
         """The hit as the event vocabulary's article reference (what the agent is shown)."""
         return ArticleRef(
-            self.id, self.title, self.score, self.snippet, self.department, self.authority
-        )
+            self.id, self.title, self.score, self.snippet, self.department, self.authority,
+            script=self.script,
+        )  # fmt: skip
 
 
 class _VectorIndex:
@@ -315,7 +317,7 @@ class KnowledgeBase:
         rows = {
             row[0]: row
             for row in self.db.execute(
-                f"SELECT id, title, body, department, authority FROM articles WHERE id IN ({','.join('?' * len(ids))})",
+                f"SELECT id, title, body, department, authority, tags FROM articles WHERE id IN ({','.join('?' * len(ids))})",
                 ids,
             ).fetchall()
         }
@@ -330,6 +332,7 @@ class KnowledgeBase:
                 keyword=round(keyword.get(a, 0.0), 3),
                 semantic=round(semantic.get(a, 0.0), 3),
                 closest=round(closest.get(a, 0.0), 3),
+                script=script_tag(rows[a][5]),
             )
             for a in ids
             if a in rows
@@ -364,6 +367,14 @@ class KnowledgeBase:
         row["tags"] = json.loads(row["tags"])
         row["triggers"] = json.loads(row["triggers"])
         return row
+
+
+def script_tag(tags: str) -> str | None:
+    """The call script an article names with the tag ``script:NAME`` (tags as stored: JSON)."""
+    for tag in json.loads(tags or "[]"):
+        if isinstance(tag, str) and tag.lower().startswith("script:") and tag[7:].strip():
+            return tag[7:].strip()
+    return None
 
 
 def snippet(body: str, terms: list[str], *, width: int = 160) -> str:

@@ -20,6 +20,8 @@ CORE = [
     "agent_assist/suggest.py",
     "agent_assist/records.py",
     *[str(p.relative_to(ROOT)) for p in (ROOT / "agent_assist/risk").glob("*.py")],
+    *[str(p.relative_to(ROOT)) for p in (ROOT / "agent_assist/scripts").glob("*.py")],
+    "agent_assist/summary.py",
     *[
         name
         for name in (

@@ -233,7 +233,7 @@ def test_an_unknown_table_is_named_once_at_its_header(site: Path, user: Path) ->
     write(site, '[ui]\ntheme = "dark"\n[display]\ntheme = "dark"\nscale = 2\n')
     assert load(site, user).problems == (
         f"{site} line 3: unknown table [display] "
-        "(expected one of audio, coaching, knowledge, models, privacy, server, ui, updates)",
+        "(expected one of audio, coaching, knowledge, models, privacy, scripts, server, share, ui, updates)",
     )
 
 

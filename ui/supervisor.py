@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent_assist.marquee import protocol as proto
+from ui.team import TeamView
 from ui.theme import Theme
 
 __all__ = ["EXPIRY_CHOICES", "FEED_LIMIT", "PRIVACY_NOTE", "AnnouncementRow", "SupervisorConsole"]
@@ -199,6 +200,8 @@ class SupervisorConsole(QWidget):
         self.tabs.addTab(self._build_compose(), "&Compose")
         self.tabs.addTab(self._build_active(), "")
         self.tabs.addTab(self._build_flags(), "")
+        self.team = TeamView(theme)  # team stats (issue 15): the composition root feeds it
+        self.tabs.addTab(self.team, "&Team")
         self.connection = _plain_label("disconnected", name="Connection state")
         self.notice = _plain_label(name="Latest message")
         for label in (self.connection, self.notice):  # one line: long text is cut, not widening
@@ -434,6 +437,7 @@ class SupervisorConsole(QWidget):
             self.show_notice(f"Submission {message.id} {what}{article} by {message.reviewer}.")
         elif isinstance(message, proto.Welcome):
             self.set_connection_state(f"connected as {message.name} ({message.role})")
+            self.team.set_scope(role=message.role, site=message.site, team=message.team)
             if message.role == "agent":
                 self.show_notice("This token is an agent's: announcements will be refused.")
 

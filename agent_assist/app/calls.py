@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,16 +24,28 @@ from agent_assist.app.workers import (
     lazy_listener,
     replay,
 )
+from agent_assist.app.wrapup import session_factory
 from agent_assist.config import Settings
 from agent_assist.errors import AgentAssistError
+from agent_assist.events import ErrorEvent, Event
 
 if TYPE_CHECKING:
     from ui.agent_window import AgentWindow
     from ui.bridge import Bridge
 
-__all__ = ["risk_semantic", "start_live", "start_replay"]
+__all__ = ["CallSetup", "risk_semantic", "start_live", "start_replay"]
 
 log = logging.getLogger("agent_assist.app")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallSetup:
+    """How calls run beside the window: the settings (call script), demo or not, and what
+    happens with each event after the window has it (the summary kept or shared)."""
+
+    settings: Settings
+    demo: bool = False
+    after: Callable[[Event], None] = lambda event: None
 
 
 def start_replay(
@@ -40,7 +53,7 @@ def start_replay(
     bridge: Bridge,
     knowledge: KnowledgeWorker,
     *,
-    settings: Settings,
+    setup: CallSetup,
     events: str | None,
     audio: str | None,
     speed: float,
@@ -49,7 +62,7 @@ def start_replay(
     events. It starts once the knowledge cache is open, so it shows suggestions throughout."""
     source: tuple[Source, Callable[[], None] | None] | None = None
     if audio:
-        source = _recording_source(audio, settings, window)
+        source = _recording_source(audio, setup.settings, window)
     if source is None:
         log = Path(events) if events else DEMO_CALL
         source = (lambda stop: replay(log, speed=speed, stop=stop)), None
@@ -57,7 +70,7 @@ def start_replay(
             window.source.text() or f"Replaying a recorded call ({log.name}): events, not audio."
         )
         window.strip.set_status("Recogniser: not used (replaying recognised events)")
-    worker = _call_worker(source, bridge, knowledge)
+    worker = _call_worker(source, bridge, knowledge, setup)
     knowledge.when_ready(worker.start_unless_stopped)
     return worker
 
@@ -87,9 +100,10 @@ def _recording_source(
 
 
 def start_live(
-    window: AgentWindow, bridge: Bridge, knowledge: KnowledgeWorker, *, settings: Settings
+    window: AgentWindow, bridge: Bridge, knowledge: KnowledgeWorker, *, setup: CallSetup
 ) -> CallWorker | None:
     """Listen to the configured headset with the configured model; None (and why) if not possible."""
+    settings = setup.settings
     try:
         from audio.devices import resolve_device
         from audio.models import ModelStore
@@ -112,22 +126,37 @@ def start_live(
     window.set_source(
         f"Live: {agent.name}" + (f" + {customer.name}" if customer else "") + f" · {installed.name}"
     )
-    worker = _call_worker(source, bridge, knowledge)
+    worker = _call_worker(source, bridge, knowledge, setup)
     worker.start()  # a live call never waits for the knowledge cache
     return worker
 
 
 def _call_worker(
-    source: tuple[Source, Callable[[], None] | None], bridge: Bridge, knowledge: KnowledgeWorker
+    source: tuple[Source, Callable[[], None] | None],
+    bridge: Bridge,
+    knowledge: KnowledgeWorker,
+    setup: CallSetup,
 ) -> CallWorker:
-    """A CallWorker whose searches the knowledge worker answers (not started)."""
+    """A CallWorker whose searches the knowledge worker answers (not started); its session
+    follows the site's call script and ends each call with a summary (``setup.after``)."""
     events, interrupt = source
-    return CallWorker(
-        events,
-        emit=bridge.call_event.emit,
-        perform=knowledge.perform,
-        interrupt=interrupt,
+
+    def emit(event: Event) -> None:
+        bridge.call_event.emit(event)
+        setup.after(event)
+
+    def problem(text: str) -> None:
+        bridge.call_event.emit(ErrorEvent(t=0.0, code="call_script", message=text))
+
+    make = session_factory(
+        setup.settings,
+        demo=setup.demo,
+        suggest=True,
+        on_problem=problem,
         semantic=risk_semantic(),
+    )
+    return CallWorker(
+        events, emit=emit, perform=knowledge.perform, interrupt=interrupt, session=make
     )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from agent_assist.app.calls import start_live, start_replay
+from agent_assist.app.calls import CallSetup, start_live, start_replay
 from agent_assist.app.demo import DEMO_ANNOUNCEMENTS, DemoServer, start_demo_agent
 from agent_assist.app.dialogs import (
     load_app_settings,
@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
     from PySide6.QtWidgets import QApplication, QTabWidget
 
+    from agent_assist.app.wrapup import AfterCall
     from agent_assist.marquee.client import MarqueeClient
+    from agent_assist.marquee.protocol import CallStats
     from ui.agent_window import AgentWindow
     from ui.bridge import Bridge
     from ui.supervisor import SupervisorConsole
@@ -106,6 +108,7 @@ def run_app(options: AppOptions) -> int:
         window: AgentWindow | SupervisorConsole
         if options.view == "supervisor":
             window = _supervisor_console(theme, bridge, client)
+            _feed_team_view(window, bridge, link, cleanup)
             if server is not None:  # a demo agent on a call
                 cleanup.add(*start_demo_agent(server, options.speed))
         else:
@@ -198,6 +201,30 @@ def _supervisor_console(
     return console
 
 
+def _feed_team_view(
+    console: SupervisorConsole, bridge: Bridge, link: _Link, cleanup: Cleanup
+) -> None:
+    """The console's Team view: the last days' stats per agent, read every minute (issue 15)."""
+    from agent_assist.app.teamstats import StatsPoller, StatsRequest
+
+    if not (link.url and link.token):
+        console.team.set_problem("no server or token")
+        return
+    poller = StatsPoller(
+        server=link.url,
+        token=link.token,
+        request=StatsRequest(by="agent", days=console.team.days),
+        on_rows=console.team.show_rows,
+        on_problem=console.team.set_problem,
+        run_on_main=bridge.run_on_main,
+        every=60.0,
+        ssl_context=link.ssl_context,
+    )
+    console.team.refresh_requested.connect(poller.refresh)
+    poller.start()
+    cleanup.add(poller.stop)
+
+
 def _agent_window(
     options: AppOptions,
     settings: Settings,
@@ -227,13 +254,16 @@ def _agent_window(
         window.set_connection("no server configured")
     else:
         _connect_agent_messaging(options, settings, bridge, window, client)
+    setup = CallSetup(
+        settings=settings, demo=options.demo, after=_after_call(options, settings, client)
+    )
     if options.demo or options.events or options.audio:
         worker: CallWorker | None = start_replay(
-            window, bridge, knowledge, settings=settings, events=options.events,
+            window, bridge, knowledge, setup=setup, events=options.events,
             audio=options.audio, speed=options.speed,
         )  # fmt: skip
     else:
-        worker = start_live(window, bridge, knowledge, settings=settings)
+        worker = start_live(window, bridge, knowledge, setup=setup)
         if worker is None:
             QTimer.singleShot(0, lambda: open_settings(window, first_run=True))
     if worker is not None:
@@ -258,6 +288,25 @@ def _start_update_checks(
     stop = start_update_checks(settings, report=show)
     if stop is not None:
         cleanup.add(stop)
+
+
+def _after_call(options: AppOptions, settings: Settings, client: MarqueeClient | None) -> AfterCall:
+    """The summary kept where the site allows it; its numbers shared where the site opts in."""
+    from agent_assist.app.wrapup import AfterCall, summaries_path
+
+    share = client is not None and (options.demo or settings.get_bool("share.stats"))
+    return AfterCall(
+        store=summaries_path() if settings.get_bool("privacy.store_summaries") else None,
+        client=client if share else None,
+        on_failure=report,
+    )
+
+
+def _show_shared(window: AgentWindow, stats: CallStats) -> None:
+    """The agent sees exactly what their app shared for team stats."""
+    from agent_assist.app.wrapup import shared_text
+
+    window.statusBar().showMessage(shared_text(stats), 60_000)
 
 
 def _knowledge_sync(

@@ -122,6 +122,7 @@ class CallWorker(threading.Thread):
     in the same inbox. Requests go to ``perform`` (the knowledge worker's queue), so
     a slow search never delays a flag; without ``perform`` there are no suggestions.
     An answer is fed at the call time of the newest event, so the stream stays in order.
+    ``session`` builds the call's session (default: coaching, and suggestions with ``perform``).
     """
 
     def __init__(
@@ -131,13 +132,11 @@ class CallWorker(threading.Thread):
         emit: Callable[[Event], None],
         perform: Perform | None = None,
         interrupt: Callable[[], None] | None = None,
-        semantic: Semantic | None = None,
+        session: Callable[[], CallSession] | None = None,
     ) -> None:
         super().__init__(name="call-worker", daemon=True)
         self._source, self._emit, self._perform = source, emit, perform
-        # loaded by the composition root before the GUI runs: importing onnxruntime on a
-        # worker holds the GIL for ~0.1 s, a visible stall
-        self._semantic = semantic
+        self._make_session = session  # built on this thread (a script loads its model)
         self._interrupt = interrupt  # unblocks a source waiting for audio (Listener.stop)
         self.stop_event = threading.Event()
         self.error: str | None = None
@@ -164,11 +163,10 @@ class CallWorker(threading.Thread):
         from agent_assist.session import CallSession
 
         try:
-            session = CallSession(
-                pack=load_pack(None),
-                suggest=self._perform is not None,
-                embed=self._semantic.embed if self._semantic else None,
-                embed_model=self._semantic.model if self._semantic else None,
+            session = (
+                self._make_session()
+                if self._make_session is not None
+                else CallSession(pack=load_pack(None), suggest=self._perform is not None)
             )
         except AgentAssistError as exc:
             self._fail(str(exc))

@@ -12,22 +12,20 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Sequence
+from typing import NoReturn
 
 from agent_assist import __version__
 from agent_assist.cli.app import add_app_commands, run_desktop
 from agent_assist.cli.audio import add_audio_commands, chosen_model, model_store, models_dir_option
+from agent_assist.cli.calls import add_call_commands, call_session, script_options
 from agent_assist.cli.kb import add_kb_commands
 from agent_assist.cli.marquee import add_marquee_commands
 from agent_assist.cli.policy import add_policy_commands
 from agent_assist.cli.release import add_release_commands
+from agent_assist.cli.stats import add_stats_commands
 from agent_assist.cli.update import add_update_commands
 from agent_assist.errors import AgentAssistError, UsageError
-
-if TYPE_CHECKING:
-    from agent_assist.session import Answer, Request
-    from kb_cache.embedder import Embedder
 
 __all__ = ["main"]
 
@@ -56,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Read events as JSON Lines (a file, or - for stdin: e.g. the output of transcribe, plus "
             "call/mute events from a softphone) and write every input event followed by the flags it "
-            "raises. Malformed lines are reported on stderr with their line number and skipped."
+            "raises (and, as asked: suggestions, call-script steps, the after-call summary). "
+            "Malformed lines are reported on stderr with their line number and skipped."
         ),
     )
     an.add_argument("events", metavar="EVENTS.jsonl", help="events file, or - for stdin")
@@ -74,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rules only: do not also judge utterances by meaning with the sentence embedder",
     )
+    script_options(an)  # call scripts (issue 15): script events
+    an.add_argument("--summary", action="store_true", help="end each call with its summary event")
     an.set_defaults(run=_cmd_analyze)
+    add_call_commands(sub, _Parser)  # script check, summary
+    add_stats_commands(sub, _Parser)  # stats export, wallboard
 
     add_kb_commands(sub, _Parser)
     add_marquee_commands(sub, _Parser)
@@ -110,18 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from agent_assist.errors import EventFormatError
     from agent_assist.events import decode, encode
-    from agent_assist.risk.pack import load_pack
-    from agent_assist.session import CallSession, feed_and_answer
+    from agent_assist.session import feed_and_answer
 
-    pack = load_pack(args.rules)
-    embedder = None if args.no_semantic else _risk_embedder()
-    session = CallSession(
-        pack=pack,
-        suggest=args.suggest,
-        embed=embedder.embed_one if embedder else None,
-        embed_model=embedder.model_id if embedder else None,
-    )
-    perform = _knowledge_search(args) if args.suggest else _no_requests
+    session, perform = call_session(args, summary=args.summary)
     try:
         source = (
             sys.stdin
@@ -151,29 +145,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print(f"agent-assist: {args.events}: no valid events", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
-
-
-def _risk_embedder() -> Embedder | None:
-    """The sentence embedder for the risk engine's semantic layer, or None (rules only, said once)."""
-    from kb_cache.embedder import load_embedder
-
-    try:
-        return load_embedder(threads=1)
-    except AgentAssistError as exc:
-        print(f"agent-assist: judging by meaning is off ({exc}); rules only", file=sys.stderr)
-        return None
-
-
-def _knowledge_search(args: argparse.Namespace) -> Callable[[Request], Answer]:
-    """The local knowledge cache answering the session's searches, at once (a batch tool)."""
-    from agent_assist.cli.kb import say
-    from kb_cache.cache import open_knowledge
-
-    return open_knowledge(args.db, seed_demo=True, notify=say).answer
-
-
-def _no_requests(request: Request) -> Answer:
-    raise AssertionError(f"a session without suggestions asked for {request!r}")
 
 
 def _cmd_rules_check(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, Protocol, TypeVar
 
@@ -27,6 +28,7 @@ from agent_assist.errors import BackendUnavailableError
 from agent_assist.marquee.protocol import (
     Announce,
     Announcement,
+    CallStats,
     Edit,
     Message,
     ReceiptList,
@@ -36,6 +38,7 @@ from agent_assist.marquee.protocol import (
     Seen,
     Submit,
 )
+from agent_assist.marquee.stats import AckDelay, StatsQuery, record
 from agent_assist.marquee.store import Identity, MarqueeStore
 
 __all__ = ["Backend", "Change", "LocalBackend"]
@@ -74,6 +77,13 @@ class Backend(Protocol):
     async def kb_submit(self, message: Submit, *, author: str, site: str) -> str: ...
     async def kb_queue(self) -> list[dict[str, Any]]: ...
     async def kb_review(self, message: Review, *, reviewer: str) -> Reviewed | None: ...
+
+    # team stats (issue 15)
+    async def stats_add(self, message: CallStats, *, agent: Identity) -> bool:
+        """Store one call's numbers; False if that agent's call was stored already."""
+
+    async def stats_read(self, query: StatsQuery) -> tuple[list[dict[str, Any]], list[AckDelay]]:
+        """The call records of the query's days and the urgent acknowledgements made then."""
 
 
 def receipt_list(
@@ -182,3 +192,14 @@ class LocalBackend:
     @_sqlite_errors
     async def kb_review(self, message: Review, *, reviewer: str) -> Reviewed | None:
         return self.store.knowledge.review(message, reviewer=reviewer)
+
+    # -- team stats (issue 15) ---------------------------------------------------------------
+
+    @_sqlite_errors
+    async def stats_add(self, message: CallStats, *, agent: Identity) -> bool:
+        return self.store.stats.add(record(message, agent=agent, received_at=time.time()))
+
+    @_sqlite_errors
+    async def stats_read(self, query: StatsQuery) -> tuple[list[dict[str, Any]], list[AckDelay]]:
+        stats = self.store.stats
+        return stats.calls(query.first, query.last), stats.ack_delays(*query.bounds())

@@ -19,6 +19,11 @@ with the agent's name added. Knowledge review: agents ``submit`` a resolution
 (answered with ``submitted``); supervisors ``review`` it, and every supervisor
 hears ``reviewed``. Knowledge itself is served over HTTP (``/kb/changes``):
 a snapshot can be larger than a frame.
+
+Team stats (opt-in per site, counts only): an agent's app sends ``call_stats``
+once per call, the after-call summary's numbers and nothing else: ids, a date,
+seconds and counts; flag kinds must be known kinds. The server aggregates them
+(read over HTTP, ``/stats``).
 """
 
 from __future__ import annotations
@@ -41,8 +46,10 @@ __all__ = [
     "Announce",
     "Announcement",
     "Audience",
+    "CallStats",
     "Edit",
     "ErrorMessage",
+    "FlagCount",
     "FlagNotice",
     "FlagSummary",
     "Hello",
@@ -79,6 +86,9 @@ MARKUP = re.compile(r"<\s*[A-Za-z!/?]")  # what counts as markup in text (refuse
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _VERSION = re.compile(r"^\d{1,6}(?:\.\d{1,6}){0,3}(?:(?:a|b|rc)\d{1,4})?$")
 _CHANNEL = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_CALL_S = 86_400.0  # no call lasts longer than a day
+MAX_COUNT = 10_000
 
 
 class ProtocolError(MarqueeError):
@@ -293,6 +303,37 @@ class Reviewed(_Message):
     version: int | None = None  # the knowledge version that carries the article
 
 
+@dataclass(frozen=True, slots=True)
+class FlagCount:
+    kind: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallStats(_Message):
+    """Agent -> server, where the site shares team stats: one call's numbers, never words.
+
+    ``call`` is the app's id for the call (a resend is stored once), ``day`` the
+    agent's local date; seconds and counts come from the after-call summary.
+    """
+
+    TYPE: ClassVar[str] = "call_stats"
+    call: str
+    day: str
+    duration: float
+    talk_agent: float = 0.0
+    talk_customer: float = 0.0
+    hold: float = 0.0
+    mute: float = 0.0
+    dead_air: float = 0.0
+    script_done: int = 0
+    script_required: int = 0
+    flags: tuple[FlagCount, ...] = ()
+    articles_suggested: int = 0
+    articles_opened: int = 0
+    articles_used: int = 0
+
+
 Message: TypeAlias = Union[  # noqa: UP007 - a runtime alias
     Hello,
     Welcome,
@@ -312,6 +353,7 @@ Message: TypeAlias = Union[  # noqa: UP007 - a runtime alias
     Submitted,
     Review,
     Reviewed,
+    CallStats,
 ]
 _TYPES: dict[str, type[_Message]] = {cls.TYPE: cls for cls in typing.get_args(Message)}
 
@@ -371,6 +413,42 @@ def _check_semantics(message: _Message) -> None:
             raise ProtocolError("hello.channel is not a channel name")
         if len(message.client) > 100 or _CONTROL.search(message.client):
             raise ProtocolError("hello.client is not a short plain name")
+    if isinstance(message, CallStats):
+        _check_stats(message)
+
+
+def _check_stats(message: CallStats) -> None:
+    """Numbers in range, a real date, known flag kinds: nothing else can ride along."""
+    import datetime
+
+    from agent_assist.risk.pack import KINDS
+
+    if not _ID.match(message.call):
+        raise ProtocolError("call_stats.call is not a valid id")
+    if not _DAY.match(message.day):
+        raise ProtocolError("call_stats.day must be a date (YYYY-MM-DD)")
+    try:
+        datetime.date.fromisoformat(message.day)
+    except ValueError:
+        raise ProtocolError("call_stats.day must be a date (YYYY-MM-DD)") from None
+    for name in ("duration", "talk_agent", "talk_customer", "hold", "mute", "dead_air"):
+        if not 0.0 <= getattr(message, name) <= MAX_CALL_S:
+            raise ProtocolError(f"call_stats.{name} must be 0 to {MAX_CALL_S:g} seconds")
+    counts = ("script_done", "script_required", "articles_suggested", "articles_opened",
+              "articles_used")  # fmt: skip
+    for name in counts:
+        if not 0 <= getattr(message, name) <= MAX_COUNT:
+            raise ProtocolError(f"call_stats.{name} must be 0 to {MAX_COUNT}")
+    if message.script_done > message.script_required:
+        raise ProtocolError("call_stats.script_done cannot exceed script_required")
+    kinds = [f.kind for f in message.flags]
+    if len(set(kinds)) != len(kinds):
+        raise ProtocolError("call_stats.flags names a kind twice")
+    for flag in message.flags:
+        if flag.kind not in KINDS:
+            raise ProtocolError(f"call_stats.flags: {flag.kind!r} is not a flag kind")
+        if not 1 <= flag.count <= MAX_COUNT:
+            raise ProtocolError(f"call_stats.flags: a count must be 1 to {MAX_COUNT}")
 
 
 def encode(message: Message) -> str:

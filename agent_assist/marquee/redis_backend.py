@@ -43,6 +43,7 @@ from agent_assist.marquee.knowledge import (
 from agent_assist.marquee.protocol import (
     Announce,
     Announcement,
+    CallStats,
     Edit,
     Message,
     ProtocolError,
@@ -55,6 +56,8 @@ from agent_assist.marquee.protocol import (
     decode,
     encode,
 )
+from agent_assist.marquee.redis_stats import RedisStats
+from agent_assist.marquee.stats import AckDelay, StatsQuery
 from agent_assist.marquee.store import Identity, hash_token, new_token
 
 __all__ = ["RedisBackend"]
@@ -489,6 +492,14 @@ class RedisBackend:
             "publish knowledge", self._redis.hset(self._key("kb:articles"), mapping=mapping)
         )
         return version
+
+    # -- team stats (issue 15): agent_assist.marquee.redis_stats ------------------------------
+
+    async def stats_add(self, message: CallStats, *, agent: Identity) -> bool:
+        return await RedisStats(self).add(message, agent=agent)
+
+    async def stats_read(self, query: StatsQuery) -> tuple[list[dict[str, Any]], list[AckDelay]]:
+        return await RedisStats(self).read(query)
 
 
 def _change(raw: bytes | None) -> Change | None:

@@ -28,6 +28,9 @@
   releases IT put in ``DIR`` (:mod:`agent_assist.marquee.updates`; no token).
 * Fleet: every ``hello`` says the app's version and update channel; admins read
   ``GET /fleet/versions`` (the desktops this node has seen since it started).
+* Team stats: agents' apps send ``call_stats`` (numbers only, where their site
+  shares stats); ``GET /stats?from=DAY&to=DAY&by=agent|team|site`` answers the
+  aggregates a supervisor's or admin's scope allows (:mod:`agent_assist.marquee.stats`).
 * Fan-out uses ``websockets.broadcast`` without compression (short texts gain
   nothing; it costs memory per connection) and skips, and counts, connections
   whose write buffer is full, so one slow client cannot stall the rest.
@@ -62,6 +65,7 @@ from agent_assist.marquee.protocol import (
     Ack,
     Announce,
     Announcement,
+    CallStats,
     Edit,
     ErrorMessage,
     FlagNotice,
@@ -206,7 +210,7 @@ class MarqueeServer:
             return await asyncio.to_thread(
                 update_response, self.updates, url.path, request.headers.get("Range")
             )
-        if url.path not in ("/", "/kb/changes", "/kb/review", "/fleet/versions"):
+        if url.path not in ("/", "/kb/changes", "/kb/review", "/fleet/versions", "/stats"):
             return _text(404, "not found\n")
         token = _bearer(request)
         try:
@@ -221,6 +225,8 @@ class MarqueeServer:
         try:
             if url.path == "/kb/changes":
                 return await self._kb_changes(url.query)
+            if url.path == "/stats":
+                return await self._stats(identity, url.query)
             if url.path == "/kb/review":
                 if not identity.can_broadcast:
                     return _text(403, "only supervisors and admins review submissions\n")
@@ -243,6 +249,20 @@ class MarqueeServer:
             return _json(200, await self.backend.kb_changes(int(since)))
         except KnowledgeConflict as exc:
             return _text(409, f"{exc}\n")
+
+    async def _stats(self, identity: Identity, query: str) -> Response:
+        """Team stats for a supervisor's scope, or an admin's (issue 15)."""
+        from agent_assist.marquee.stats import aggregate, parse_query
+
+        if not identity.can_broadcast:
+            return _text(403, "only supervisors and admins read team stats\n")
+        try:
+            wanted = parse_query(query)
+        except ValueError as exc:
+            return _text(400, f"{exc}\n")
+        calls, acks = await self.backend.stats_read(wanted)
+        rows = aggregate(calls, acks, query=wanted, viewer=identity)
+        return _json(200, {"from": wanted.first, "to": wanted.last, "by": wanted.by, "rows": rows})
 
     def _metrics_text(self) -> str:
         lines = [
@@ -487,6 +507,11 @@ class MarqueeServer:
                 await client.connection.send(encode(receipts))
         elif isinstance(message, FlagSummary):
             await self._flag_summary(client, message)
+        elif isinstance(message, CallStats):  # team stats (issue 15)
+            if ident.role != "agent":
+                await self._error(client, "forbidden", "only agents' apps send call stats")
+            elif await self.backend.stats_add(message, agent=ident):
+                self.metrics["call_stats"] += 1
         elif isinstance(message, Submit):
             if ident.role != "agent" and not ident.can_broadcast:
                 return

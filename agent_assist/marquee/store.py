@@ -22,6 +22,7 @@ from pathlib import Path
 from agent_assist.errors import AgentAssistError
 from agent_assist.marquee.knowledge import SqliteKnowledge
 from agent_assist.marquee.protocol import Announce, Announcement, Audience, Edit, Role
+from agent_assist.marquee.stats_store import SqliteStats
 
 __all__ = ["Identity", "MarqueeStore", "hash_token", "new_token"]
 
@@ -84,6 +85,7 @@ class MarqueeStore:
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.executescript(_SCHEMA)
             self.knowledge = SqliteKnowledge(self.db)
+            self.stats = SqliteStats(self.db)  # team stats (issue 15)
         except (sqlite3.Error, OSError) as exc:
             raise AgentAssistError(f"cannot open the marquee database {path}: {exc}") from None
 
