@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from kb_cache.importer import Article, validate_record
+from kb_cache.article import Article, validate_record
 
 __all__ = ["DEMO_ARTICLES", "DEMO_TRIGGERS", "article_id", "demo_articles"]
 
@@ -22,14 +22,14 @@ DEMO_TRIGGERS = DEMO_DIR / "triggers.json"
 
 
 def article_id(intent: str) -> str:
-    """The article id of a BANKING77 intent (lower case, hyphens; "reverted_card_payment?" has a '?')."""
+    """The demo article id of a BANKING77 intent ("Refund_not_showing_up" -> "refund-not-showing-up")."""
     return re.sub(r"[^a-z0-9._-]", "", intent.lower().replace("_", "-"))
 
 
 def demo_articles(triggers: dict[str, list[str]] | None = None) -> list[Article]:
     """The demo articles with their trigger phrasings (``triggers`` replaces the shipped ones).
 
-    Article ids come from the intent names through :func:`article_id`.
+    Trigger phrasings are matched to articles by :func:`article_id` of their intent.
     """
     by_intent = triggers if triggers is not None else json.loads(DEMO_TRIGGERS.read_text())
     phrasings = {article_id(intent): list(texts) for intent, texts in by_intent.items()}
@@ -38,7 +38,6 @@ def demo_articles(triggers: dict[str, list[str]] | None = None) -> list[Article]
         if not line.strip():
             continue
         record = json.loads(line)
-        record["id"] = article_id(str(record["id"]))
         record["triggers"] = phrasings.get(record["id"], [])
         articles.append(validate_record(record, path=str(DEMO_ARTICLES), line=number))
     return articles

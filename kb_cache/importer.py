@@ -1,10 +1,8 @@
-"""Importing articles: a folder of Markdown files, JSON Lines, or CSV (ARCHITECTURE.md §5).
+"""Importing articles: parsed from any export format (:mod:`kb_cache.formats`), then stored.
 
-Fields: ``id``, ``title``, ``body`` (Markdown resolution steps), ``tags`` and
-``triggers`` (lists: example customer phrasings), ``department`` (where to
-route), ``authority`` (what the agent may do alone). In Markdown the fields are
-a front-matter block and the body is the rest of the file; in CSV, lists are
-``|``-separated.
+The records are :class:`~kb_cache.article.Article`; the formats (our Markdown,
+JSON Lines and CSV, ServiceNow, Zendesk, HTML pages) live in
+:mod:`kb_cache.formats`, which never touches the database.
 
 An import is all or nothing: every record is parsed and validated first (a bad
 one is reported with its file and line, and nothing is written), new texts are
@@ -15,21 +13,18 @@ changed); no other article is touched.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-import re
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import sqlite_utils
 
-from agent_assist.errors import KnowledgeImportError
+from kb_cache.article import Article, validate_record
 from kb_cache.embedder import Embedder
+from kb_cache.formats import parse
 from kb_cache.store import get_meta, now_iso, set_meta
 
 __all__ = [
@@ -41,33 +36,6 @@ __all__ = [
     "write_articles",
 ]
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
-_FIELDS = ("id", "title", "body", "tags", "triggers", "department", "authority")
-_LISTS = ("tags", "triggers")
-
-
-@dataclass(frozen=True, slots=True)
-class Article:
-    id: str
-    title: str
-    body: str
-    tags: tuple[str, ...] = ()
-    triggers: tuple[str, ...] = ()
-    department: str | None = None
-    authority: str | None = None
-
-    def content_key(self) -> str:
-        """A hash of everything but the id: an unchanged import keeps the version."""
-        data = [
-            self.title,
-            self.body,
-            list(self.tags),
-            list(self.triggers),
-            self.department,
-            self.authority,
-        ]
-        return hashlib.sha256(json.dumps(data).encode()).hexdigest()
-
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
@@ -77,156 +45,9 @@ class ImportResult:
     embedded: int  # texts embedded now (others were already in the cache)
 
 
-def validate_record(data: dict[str, Any], *, path: str, line: int) -> Article:
-    """One article from its field dict, or KnowledgeImportError naming ``path`` and ``line``."""
-
-    def fail(message: str) -> KnowledgeImportError:
-        return KnowledgeImportError(message, path=path, line=line)
-
-    unknown = sorted(set(data) - set(_FIELDS))
-    if unknown:
-        raise fail(f"unknown field {unknown[0]!r} (fields: {', '.join(_FIELDS)})")
-    values: dict[str, Any] = {}
-    for name in ("id", "title", "body"):
-        value = data.get(name)
-        if not isinstance(value, str) or not value.strip():
-            raise fail(f"{name!r} is required and must be text")
-        values[name] = value.strip()
-    if not _ID.match(values["id"]):
-        raise fail(f"id {values['id']!r} must be lower-case letters, digits, '.', '_' or '-'")
-    for name in _LISTS:
-        items = data.get(name) or []
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise fail(f"{name!r} must be a list of text")
-        values[name] = tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
-    for name in ("department", "authority"):
-        value = data.get(name)
-        if value is not None and not isinstance(value, str):
-            raise fail(f"{name!r} must be text")
-        values[name] = value.strip() or None if isinstance(value, str) else None
-    return Article(**values)
-
-
-def _jsonl(path: Path) -> Iterator[Article]:
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise KnowledgeImportError(
-                f"not valid JSON ({exc.msg})", path=str(path), line=number
-            ) from None
-        if not isinstance(data, dict):
-            raise KnowledgeImportError(
-                "each line must be a JSON object", path=str(path), line=number
-            )
-        yield validate_record(data, path=str(path), line=number)
-
-
-def _csv(path: Path) -> Iterator[Article]:
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        for row in reader:
-            line = reader.line_num
-            if None in row:
-                raise KnowledgeImportError("more values than columns", path=str(path), line=line)
-            data: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
-            for name in _LISTS:
-                if name in data:
-                    data[name] = [part for part in data[name].split("|")]
-            yield validate_record(data, path=str(path), line=line)
-
-
-def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
-    """Parse ``---`` front matter: ``key: value``, ``key: [a, b]`` and ``- item`` lists."""
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != "---":
-        raise KnowledgeImportError(
-            "no front matter (the file must start with ---)", path=str(path), line=1
-        )
-    data: dict[str, Any] = {}
-    current: str | None = None
-    for number, raw in enumerate(lines[1:], start=2):
-        line = raw.rstrip()
-        if line.strip() == "---":
-            return data, "\n".join(lines[number:]).strip(), number
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        item = re.match(r"^\s*-\s+(.*)$", line)
-        if item and current is not None and isinstance(data.get(current), list):
-            data[current].append(_unquote(item.group(1)))
-            continue
-        pair = re.match(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$", line)
-        if not pair:
-            raise KnowledgeImportError(f"cannot read {line.strip()!r}", path=str(path), line=number)
-        key, value = pair.group(1), pair.group(2).strip()
-        current = key
-        if not value:
-            data[key] = []
-        elif value.startswith("["):
-            if not value.endswith("]"):
-                raise KnowledgeImportError(
-                    f"list for {key!r} is not closed", path=str(path), line=number
-                )
-            data[key] = [
-                _unquote(v)
-                for v in next(csv.reader([value[1:-1]], skipinitialspace=True), [])
-                if v.strip()
-            ]
-        else:
-            data[key] = _unquote(value)
-    raise KnowledgeImportError(
-        "front matter is not closed with ---", path=str(path), line=len(lines)
-    )
-
-
-def _unquote(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
-
-
-def _markdown(folder: Path) -> Iterator[Article]:
-    files = sorted(folder.rglob("*.md"))
-    if not files:
-        raise KnowledgeImportError("no .md files in this folder", path=str(folder))
-    for file in files:
-        data, body, body_line = _front_matter(file.read_text(encoding="utf-8"), file)
-        data.setdefault("id", file.stem.lower())
-        data["body"] = body
-        yield validate_record(data, path=str(file), line=body_line if not body else 1)
-
-
-def parse_path(path: str | Path) -> list[Article]:
-    """Every article in ``path`` (folder of .md, .jsonl or .csv), validated; ids unique."""
-    source = Path(path)
-    try:
-        if source.is_dir():
-            articles = list(_markdown(source))
-        elif source.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-            articles = list(_jsonl(source))
-        elif source.suffix.lower() == ".csv":
-            articles = list(_csv(source))
-        elif not source.exists():
-            raise KnowledgeImportError("no such file or folder", path=str(source))
-        else:
-            raise KnowledgeImportError(
-                "unknown format (use a folder of .md files, .jsonl or .csv)", path=str(source)
-            )
-    except UnicodeDecodeError:
-        raise KnowledgeImportError("not UTF-8 text", path=str(source)) from None
-    except OSError as exc:
-        raise KnowledgeImportError(f"cannot read it ({exc.strerror})", path=str(source)) from None
-    seen: set[str] = set()
-    for article in articles:
-        if article.id in seen:
-            raise KnowledgeImportError(f"id {article.id!r} appears twice", path=str(source))
-        seen.add(article.id)
-    if not articles:
-        raise KnowledgeImportError("no articles found", path=str(source))
-    return articles
+def parse_path(path: str | Path, fmt: str | None = None) -> list[Article]:
+    """Every article in ``path`` (format ``fmt`` or detected: see :mod:`kb_cache.formats`)."""
+    return parse(path, fmt).articles
 
 
 def _text_hash(kind: str, text: str) -> str:
@@ -319,7 +140,11 @@ def write_articles(
 
 
 def import_path(
-    db: sqlite_utils.Database, path: str | Path, *, embedder: Embedder | None
+    db: sqlite_utils.Database,
+    path: str | Path,
+    *,
+    embedder: Embedder | None,
+    fmt: str | None = None,
 ) -> ImportResult:
-    """Parse and validate ``path``, then store it (all or nothing)."""
-    return write_articles(db, parse_path(path), embedder=embedder, source=Path(path).name)
+    """Parse and validate ``path`` (format ``fmt`` or detected), then store it (all or nothing)."""
+    return write_articles(db, parse_path(path, fmt), embedder=embedder, source=Path(path).name)
