@@ -125,6 +125,9 @@ _SPECS = (
     Spec("privacy.flag_feed", "bool", False),
     Spec("privacy.store_transcripts", "bool", False),
     Spec("privacy.scrub_pii", "bool", True),
+    # Used it / Helpful on a suggestion keeps the customer's words (scrubbed) as a phrasing
+    # of that article and sends it for review (kb_cache.phrasings)
+    Spec("privacy.learn_phrasings", "bool", True),
     Spec("audio.input", "str", ""),
     Spec("audio.far_end", "str", ""),
     Spec("coaching.dead_air_s", "float", 20.0, low=5.0, high=600.0),

@@ -24,12 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from banking77 import train_csv
+
 from kb_cache.embedder import Embedder
 from kb_cache.importer import Article, write_articles
 from kb_cache.search import KnowledgeBase
 from kb_cache.store import open_cache
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77" / "train.csv"
+DATA = train_csv()
 DEPARTMENTS = ("Cards", "Payments", "Transfers", "Top-ups", "Foreign exchange", "Fraud & security")
 
 

@@ -26,9 +26,10 @@ import numpy.typing as npt
 
 from agent_assist.errors import KnowledgeError
 
-__all__ = ["DIMENSIONS", "Embedder"]
+__all__ = ["DIMENSIONS", "MODEL_NAME", "Embedder"]
 
 DIMENSIONS = 384
+MODEL_NAME = "all-MiniLM-L6-v2-int8"
 _TOKENIZER = Path(__file__).parent / "data" / "minilm-tokenizer.json"
 _MAX_TOKENS = 128  # customer sentences and trigger phrasings are short
 _BATCH = 32
@@ -48,6 +49,8 @@ class Embedder:
     ) -> None:
         self._threads = threads
         self._model_path = Path(model_path) if model_path else None
+        # which model made a stored vector: vectors of another model are not comparable
+        self.name = f"file:{self._model_path.name}" if self._model_path else MODEL_NAME
         self._session: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()  # one inference at a time per embedder

@@ -16,22 +16,27 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import sqlite_utils
 
-from kb_cache.article import Article, validate_record
+from agent_assist.errors import KnowledgeError
+from kb_cache.article import Article, id_key, validate_record
 from kb_cache.embedder import Embedder
 from kb_cache.formats import parse
+from kb_cache.passages import passages, tag_line
 from kb_cache.store import get_meta, now_iso, set_meta
+from kb_cache.vectors import encode
 
 __all__ = [
     "Article",
     "ImportResult",
+    "article_units",
     "import_path",
     "parse_path",
+    "text_hash",
     "validate_record",
     "write_articles",
 ]
@@ -50,8 +55,20 @@ def parse_path(path: str | Path, fmt: str | None = None) -> list[Article]:
     return parse(path, fmt).articles
 
 
-def _text_hash(kind: str, text: str) -> str:
+def text_hash(kind: str, text: str) -> str:
+    """The key of a text's stored vector (a text is embedded once per kind and article)."""
     return hashlib.sha1(f"{kind}\0{text}".encode()).hexdigest()
+
+
+def article_units(article: Article, learned: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(kind, text) of everything of ``article`` that is embedded (see :mod:`kb_cache.passages`)."""
+    units = [("title", article.title)]
+    if article.tags:
+        units.append(("tags", tag_line(article.tags)))
+    units += [("passage", p) for p in passages(article.body)]
+    units += [("trigger", t) for t in article.triggers]
+    units += [("phrasing", p) for p in learned if p not in article.triggers]
+    return units
 
 
 def write_articles(
@@ -62,27 +79,61 @@ def write_articles(
     source: str,
     deleted: tuple[str, ...] = (),
     meta: dict[str, object] | None = None,
+    known: Mapping[str, bytes] | None = None,
+    approved: Sequence[tuple[str, str]] = (),
 ) -> ImportResult:
-    """Write ``articles`` (delete ``deleted`` ids, set ``meta``) in one transaction; embed new texts first."""
+    """Write ``articles`` (delete ``deleted`` ids, set ``meta``) in one transaction; embed new texts first.
+
+    Embedded are each article's units (:func:`article_units`) not stored yet;
+    ``known`` maps text hashes to vectors computed before (the demo ships its
+    own), which are stored instead of embedding those texts again. Raises
+    KnowledgeError if an id differs only in case from one already stored.
+    """
     versions = dict(db.execute("SELECT id, version FROM articles").fetchall())
     keys = {
         row[0]: row[1]
         for row in db.execute("SELECT key, value FROM meta WHERE key LIKE 'content:%'")
     }
-    wanted: list[tuple[str, str, str, str]] = []  # article id, kind, text, hash
+    existing = {id_key(i): i for i in versions}
     for article in articles:
-        wanted.append((article.id, "title", article.title, _text_hash("title", article.title)))
-        wanted += [(article.id, "trigger", t, _text_hash("trigger", t)) for t in article.triggers]
+        other = existing.get(id_key(article.id))
+        if other is not None and other != article.id:
+            raise KnowledgeError(
+                f"article id {article.id!r} is already in the cache as {other!r} "
+                "(ids that differ only in case name the same article)"
+            )
+    learned: dict[str, list[str]] = defaultdict(list)
+    for article_id, text in db.execute("SELECT article_id, text FROM phrasings ORDER BY id"):
+        learned[article_id].append(text)
+    for article_id, text in approved:
+        learned[article_id].append(text)
+    wanted = [  # article id, kind, text, hash
+        (article.id, kind, text, text_hash(kind, text))
+        for article in articles
+        for kind, text in article_units(article, learned.get(article.id, ()))
+    ]
+    writing = {article.id for article in articles} | set(deleted)
+    wanted += [  # phrasings of articles this write leaves as they are
+        (article_id, "phrasing", text, text_hash("phrasing", text))
+        for article_id, text in dict.fromkeys(approved)
+        if article_id in versions and article_id not in writing
+    ]
     have = {(row[0], row[1]) for row in db.execute("SELECT article_id, text_hash FROM vectors")}
     missing = [w for w in wanted if (w[0], w[3]) not in have]
-    vectors = None
-    if embedder is not None and missing:
-        unique = list(dict.fromkeys(w[2] for w in missing))  # shared phrasings are embedded once
+    stored: dict[tuple[str, str], bytes] = {}
+    for w in missing:
+        if known is not None and w[3] in known:
+            stored[(w[0], w[3])] = known[w[3]]
+    to_embed = [w for w in missing if (w[0], w[3]) not in stored]
+    embedded = 0
+    if embedder is not None and to_embed:
+        unique = list(dict.fromkeys(w[2] for w in to_embed))  # shared texts are embedded once
         computed = dict(zip(unique, embedder.embed(unique), strict=True))
-        vectors = [computed[w[2]] for w in missing]
+        stored.update({(w[0], w[3]): encode(computed[w[2]]) for w in to_embed})
+        embedded = len(unique)
     hashes: dict[str, list[str]] = defaultdict(list)
-    for article_id, _, _, text_hash in wanted:
-        hashes[article_id].append(text_hash)
+    for article_id, _, _, unit_hash in wanted:
+        hashes[article_id].append(unit_hash)
     added = updated = unchanged = 0
     stamp = now_iso()
     rows, content_keys, replaced = [], [], []
@@ -125,18 +176,21 @@ def write_articles(
             db.execute("DELETE FROM vectors WHERE article_id = ?", [article_id])
             db.execute("DELETE FROM articles WHERE id = ?", [article_id])
             db.execute("DELETE FROM meta WHERE key = ?", [f"content:{article_id}"])
-        if vectors is not None:
-            db.conn.executemany(
-                "INSERT OR REPLACE INTO vectors(article_id, text_hash, kind, vec) VALUES (?, ?, ?, ?)",
-                (
-                    (w[0], w[3], w[1], v.astype(np.float16).tobytes())
-                    for w, v in zip(missing, vectors, strict=True)
-                ),
-            )
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO vectors(article_id, text_hash, kind, vec) VALUES (?, ?, ?, ?)",
+            ((w[0], w[3], w[1], stored[(w[0], w[3])]) for w in missing if (w[0], w[3]) in stored),
+        )
+        if embedder is not None and stored:
+            set_meta(db, "embed_model", embedder.name)
+        db.conn.executemany(
+            "INSERT INTO phrasings(article_id, text, state, created_at) VALUES (?, ?, 'approved', ?)"
+            " ON CONFLICT(article_id, text) DO UPDATE SET state = 'approved'",
+            [(article_id, text, stamp) for article_id, text in dict.fromkeys(approved)],
+        )
         for key, value in (meta or {}).items():
             set_meta(db, key, value)
         set_meta(db, "content_version", int(get_meta(db, "content_version", "0") or 0) + 1)
-    return ImportResult(added, updated, unchanged, 0 if vectors is None else len(missing))
+    return ImportResult(added, updated, unchanged, embedded)
 
 
 def import_path(

@@ -3,19 +3,19 @@
 Two signals, fused:
 
 * **keyword**: FTS5 BM25 over title, body, triggers and tags (Porter stemming),
-  the best score scaled to 1;
-* **semantic**: the query's embedding against every stored title and trigger
-  phrasing. An article scores half its nearest phrasing's cosine and half a
-  vote: the summed similarity of its phrasings among the ``k`` nearest over
-  ``k`` (many customers phrasing it this way beats one lucky match, while the
-  nearest-phrasing half keeps a small cache from favouring long trigger lists).
+  the best score scaled to 1: exact product names, error codes and numbers;
+* **semantic**: the query's embedding against every stored unit of an article
+  (title, tag line, body passages, trigger and learned phrasings), scored by
+  :class:`~kb_cache.vectors.VectorIndex`: a question matches the step that
+  answers it even when the article has no example phrasings.
 
 ``score = KEYWORD_WEIGHT * keyword + (1 - KEYWORD_WEIGHT) * semantic``. The
-weight and ``k`` were chosen on a validation split of the demo data (see
-bench/kb_eval.py). Without an embedder, or with ``mode="keyword"``, only the
-keyword signal is used.
+weight was chosen on the dev split of bench/kb_eval.py (never on its held-out
+queries): a little keyword evidence adds a few points in both modes, more of
+it costs accuracy. Without an embedder or stored vectors, or with
+``mode="keyword"``, only the keyword signal is used.
 
-A search is *answered* when its best article is close to a known phrasing
+A search is *answered* when its best article has a unit close to the query
 (cosine >= ``ANSWERED_COSINE``), or, keyword-only, when anything matched at all.
 """
 
@@ -38,11 +38,11 @@ from agent_assist.privacy import scrub
 from agent_assist.suggest import SearchRequest, SearchResults
 from kb_cache.embedder import DIMENSIONS, Embedder
 from kb_cache.store import get_meta, now_iso
+from kb_cache.vectors import VectorIndex, decode
 
 __all__ = ["ANSWERED_COSINE", "KEYWORD_WEIGHT", "Hit", "KnowledgeBase"]
 
-KEYWORD_WEIGHT = 0.3
-NEIGHBOURS = 15
+KEYWORD_WEIGHT = 0.1
 ANSWERED_COSINE = 0.55
 _FTS_WEIGHTS = "0, 3.0, 1.0, 2.0, 1.0"  # rowid, title, body, triggers, tags
 _TERM = re.compile(r"\w+")
@@ -152,29 +152,29 @@ class Hit:
         )
 
 
-class _VectorIndex:
-    """Every stored phrasing vector in one float32 matrix, reloaded when the content changes."""
+class _Index:
+    """The :class:`VectorIndex` of a cache, reloaded when its content version changes."""
 
     def __init__(self) -> None:
         self.version: str | None = None
-        self.matrix: npt.NDArray[np.float32] = np.zeros((0, DIMENSIONS), dtype=np.float32)
-        self.owner: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
-        self.ids: list[str] = []
+        self.index = VectorIndex(np.zeros((0, DIMENSIONS), np.int8), np.zeros(0, np.int32), [])
+        self.position: dict[str, int] = {}
 
-    def refresh(self, db: sqlite_utils.Database) -> None:
+    def refresh(self, db: sqlite_utils.Database) -> VectorIndex:
         version = get_meta(db, "content_version", "0")
         if version == self.version:
-            return
+            return self.index
         rows = db.execute("SELECT article_id, vec FROM vectors ORDER BY article_id").fetchall()
-        self.ids = sorted({row[0] for row in rows})
-        position = {article_id: i for i, article_id in enumerate(self.ids)}
-        self.owner = np.array([position[row[0]] for row in rows], dtype=np.int32)
-        if rows:
-            packed = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float16)
-            self.matrix = packed.reshape(len(rows), DIMENSIONS).astype(np.float32)
-        else:
-            self.matrix = np.zeros((0, DIMENSIONS), dtype=np.float32)
+        ids: list[str] = []
+        owner = np.zeros(len(rows), dtype=np.int32)
+        for i, (article_id, _) in enumerate(rows):
+            if not ids or ids[-1] != article_id:
+                ids.append(article_id)
+            owner[i] = len(ids) - 1
+        self.index = VectorIndex(decode([row[1] for row in rows]), owner, ids)
+        self.position = {article_id: i for i, article_id in enumerate(ids)}
         self.version = version
+        return self.index
 
 
 class KnowledgeBase:
@@ -183,7 +183,7 @@ class KnowledgeBase:
     def __init__(self, db: sqlite_utils.Database, *, embedder: Embedder | None = None) -> None:
         self.db = db
         self.embedder = embedder
-        self._index = _VectorIndex()
+        self._index = _Index()
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
 
@@ -192,20 +192,23 @@ class KnowledgeBase:
         query: str,
         *,
         limit: int = 3,
-        mode: Literal["hybrid", "keyword"] = "hybrid",
+        mode: Literal["hybrid", "keyword", "semantic"] = "hybrid",
         log: bool = False,
     ) -> list[Hit]:
-        """The best ``limit`` articles for ``query``; ``log`` records it for the report."""
+        """The best ``limit`` articles for ``query``; ``log`` records it for the report.
+
+        ``mode``: both signals fused (``hybrid``), or one alone (for measuring them).
+        """
         terms = [t.lower() for t in _TERM.findall(query)][:32]
         embedding = None
-        if mode == "hybrid" and self.embedder is not None and query.strip():
+        if mode != "keyword" and self.embedder is not None and query.strip():
             # the model and SQLite both release the GIL: embed while the keyword query runs
             embedding = self._pool().submit(self.embedder.embed, [query])
-        keyword = self._keyword(terms)
+        keyword = self._keyword(terms) if mode != "semantic" else {}
         semantic: dict[str, float] = {}
         closest: dict[str, float] = {}
         if embedding is not None:
-            semantic, closest = self._semantic(embedding.result()[0])
+            semantic, closest = self._semantic(embedding.result()[0], keyword)
         # without stored vectors (e.g. imported with --no-embed) keywords carry the whole score
         use_semantic = bool(semantic)
         weight = KEYWORD_WEIGHT if use_semantic else 1.0
@@ -281,24 +284,23 @@ class KnowledgeBase:
         return self._executor
 
     def _semantic(
-        self, vector: npt.NDArray[np.float32]
+        self, vector: npt.NDArray[np.float32], keyword: dict[str, float]
     ) -> tuple[dict[str, float], dict[str, float]]:
+        """Semantic scores (and nearest-unit cosines) of the articles near ``vector``.
+
+        Keyword hits are scored too, so fusing never misses an article because
+        its units were not among the nearest.
+        """
         with self._lock:
-            self._index.refresh(self.db)
-            index = self._index
-        if not len(index.matrix):
+            index = self._index.refresh(self.db)
+            position = self._index.position
+        if not len(index):
             return {}, {}
-        similarity = index.matrix @ vector
-        k = min(NEIGHBOURS, len(similarity))
-        nearest = np.argpartition(-similarity, k - 1)[:k]
-        votes: dict[str, float] = {}
-        closest: dict[str, float] = {}
-        for j in nearest:
-            article_id = index.ids[index.owner[j]]
-            s = float(max(similarity[j], 0.0))
-            votes[article_id] = votes.get(article_id, 0.0) + s / k
-            closest[article_id] = max(closest.get(article_id, 0.0), s)
-        semantic = {a: 0.5 * closest[a] + 0.5 * votes[a] for a in votes}
+        candidates = index.candidates(vector)
+        candidates.update(position[a] for a in keyword if a in position)
+        scored = index.score(vector, candidates)
+        semantic = {index.ids[a]: s for a, (s, _) in scored.items()}
+        closest = {index.ids[a]: c for a, (_, c) in scored.items()}
         return semantic, closest
 
     def _hits(

@@ -102,6 +102,7 @@ def run_app(options: AppOptions) -> int:
         knowledge = KnowledgeWorker(
             open_kb=lambda: open_knowledge(kb_path, seed_demo=options.demo, notify=say),
             bridge=bridge,
+            learn=settings.get_bool("privacy.learn_phrasings"),
         )
         bridge.knowledge_status.connect(lambda text: window.statusBar().showMessage(text, 15000))
         bridge.call_event.connect(window.show_event)

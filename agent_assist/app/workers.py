@@ -197,6 +197,10 @@ class KnowledgeWorker(threading.Thread):
     With a ``server``, it also sends queued resolutions and syncs the cache (all or
     nothing) every ``server.every`` seconds and right after a new resolution; an
     unreachable server only means "later".
+
+    With ``learn``, **Used it** or **Helpful** on an article the call suggested
+    keeps the customer's words that brought it up as a phrasing of that article
+    (scrubbed; sent for review like a resolution: :mod:`kb_cache.phrasings`).
     """
 
     def __init__(
@@ -205,10 +209,13 @@ class KnowledgeWorker(threading.Thread):
         open_kb: Callable[[], KnowledgeBase],
         bridge: Any,
         server: KnowledgeServer | None = None,
+        learn: bool = True,
     ) -> None:
         """``open_kb`` opens the cache on this worker's thread (and may fill it the first time)."""
         super().__init__(name="knowledge-worker", daemon=True)
         self._open_kb, self._bridge, self.server = open_kb, bridge, server
+        self._learn = learn
+        self._heard: dict[str, str] = {}  # article id -> the customer's words that last found it
         self._jobs: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._ready_lock = threading.Lock()
         self._when_ready: list[Callable[[], None]] | None = []  # None once ready
@@ -258,7 +265,25 @@ class KnowledgeWorker(threading.Thread):
                 results = kb.answer(request)
         except Exception:  # e.g. the cache locked by a CLI sync: this search finds nothing
             log.exception("a call's knowledge search failed")
+        if self._learn and request.customer:
+            for ref in results.articles:
+                self._heard.pop(ref.id, None)  # newest last: the oldest go first
+                self._heard[ref.id] = request.customer
+            while len(self._heard) > 100:
+                self._heard.pop(next(iter(self._heard)))
         reply(results)
+
+    def _feedback(self, kb: KnowledgeBase, article_id: str, action: str) -> None:
+        """Record it; Used it / Helpful on a suggested article also learns how the customer put it."""
+        from kb_cache.feedback import record
+        from kb_cache.phrasings import learn
+
+        record(kb.db, article_id, action)
+        words = self._heard.get(article_id) if action in ("used", "helpful") else None
+        if words and learn(kb.db, article_id, words, embedder=kb.embedder):
+            self._heard.pop(article_id, None)  # once per suggestion
+            if self.server is not None:
+                self.submit("exchange", None)
 
     def stop(self) -> None:
         """Finish the current job (the first fill of the cache cannot be cut short) and end."""
@@ -268,7 +293,6 @@ class KnowledgeWorker(threading.Thread):
 
     def run(self) -> None:
         from agent_assist.events import ErrorEvent
-        from kb_cache.feedback import record
         from kb_cache.outbox import submit_resolution
 
         try:
@@ -303,7 +327,7 @@ class KnowledgeWorker(threading.Thread):
                     if article:
                         self._bridge.article.emit(article)
                 elif job == "feedback":
-                    record(kb.db, *payload)
+                    self._feedback(kb, *payload)
                 elif job == "resolution":
                     submit_resolution(
                         kb.db,
