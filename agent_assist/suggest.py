@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 
 from agent_assist.events import ArticleRef, Event, Suggestion, Utterance
 
-__all__ = ["SearchRequest", "SearchResults", "Suggester"]
+__all__ = ["MIN_SCORE", "SearchRequest", "SearchResults", "Suggester"]
+
+MIN_SCORE = 0.35  # results below it are never shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ class Suggester:
     window: float = 45.0  # s of conversation searched
     max_words: int = 60
     limit: int = 3
-    min_score: float = 0.35
+    min_score: float = MIN_SCORE
     margin: float = 0.05
     _finals: deque[tuple[float, str, str]] = field(default_factory=deque)
     _partials: dict[str, tuple[list[str], list[str]]] = field(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from agent_assist.errors import AgentAssistError, EventFormatError
 from agent_assist.events import Event, decode_lines
 from agent_assist.session import Answer, Request
-from agent_assist.suggest import SearchResults
+from agent_assist.suggest import MIN_SCORE, SearchResults
 
 if TYPE_CHECKING:
     from agent_assist.session import CallSession
@@ -266,7 +266,7 @@ class KnowledgeWorker(threading.Thread):
         except Exception:  # e.g. the cache locked by a CLI sync: this search finds nothing
             log.exception("a call's knowledge search failed")
         if self._learn and request.customer:
-            for ref in results.articles:
+            for ref in (a for a in results.articles if a.score >= MIN_SCORE):  # shown ones
                 self._heard.pop(ref.id, None)  # newest last: the oldest go first
                 self._heard[ref.id] = request.customer
             while len(self._heard) > 100:
