@@ -70,7 +70,7 @@ def demo_vectors(model: str, path: Path = DEMO_VECTORS) -> dict[str, bytes]:
             hashes, codes = data["hashes"], data["codes"]
     except (OSError, KeyError, ValueError):
         return {}  # no file, or not ours: the demo is embedded like any import
-    return {bytes(h).hex(): c.tobytes() for h, c in zip(hashes, codes, strict=True)}
+    return {h.tobytes().hex(): c.tobytes() for h, c in zip(hashes, codes, strict=True)}
 
 
 def write_demo_vectors(embedder: Any, path: Path = DEMO_VECTORS) -> int:
@@ -91,7 +91,8 @@ def write_demo_vectors(embedder: Any, path: Path = DEMO_VECTORS) -> int:
     np.savez_compressed(
         path,
         model=np.array(embedder.name),
-        hashes=np.array([bytes.fromhex(h) for h in hashes], dtype="S20"),
+        # raw SHA-1 digests as bytes (numpy's "S" strings would drop trailing zero bytes)
+        hashes=np.frombuffer(b"".join(bytes.fromhex(h) for h in hashes), np.uint8).reshape(-1, 20),
         codes=codes.reshape(len(hashes), -1),
     )
     return len(hashes)

@@ -44,6 +44,9 @@ CENTROID_WEIGHT = 0.3
 TOP_UNITS = 2
 NEIGHBOURS = 64
 BRUTE_FORCE_MAX = 60_000
+PROBE = 16  # cells searched per query
+PROJECTED = 64  # dimensions the cells are found in
+UNITS_PER_CELL = 1000
 Floats = npt.NDArray[np.float32]
 
 
@@ -71,7 +74,7 @@ def decode(blobs: Sequence[bytes]) -> npt.NDArray[np.int8]:
 
 
 class VectorIndex:
-    """Unit vectors of ``ids`` (article ids); ``owner[i]`` is unit i's article (sorted)."""
+    """Unit vectors of ``ids`` (article ids); ``owner[i]`` is unit i's article (sorted by it)."""
 
     def __init__(
         self,
@@ -80,72 +83,97 @@ class VectorIndex:
         ids: list[str],
         *,
         cells: int | None = None,
-        probe: int = 12,
+        probe: int = PROBE,
         seed: int = 0,
     ) -> None:
         if len(owner) and np.any(np.diff(owner) < 0):
             raise ValueError("units must be grouped by article")
         self.ids = ids
-        self.codes = codes
-        self.owner = owner
-        norms = np.linalg.norm(codes.astype(np.float32), axis=1)
-        self.scale = (1.0 / np.maximum(norms, 1e-9)).astype(np.float32)
+        self.probe = probe
         bounds = np.searchsorted(owner, np.arange(len(ids) + 1))
         self.starts, self.ends = bounds[:-1], bounds[1:]
-        self.probe = probe
         self._dense: Floats | None = None
-        self._cell_centres: Floats | None = None
-        self._cell_order: npt.NDArray[np.int64] | None = None
+        self._centres: Floats | None = None  # cells' centres, in the projected space
+        self._project: Floats | None = None
         self._cell_bounds: npt.NDArray[np.int64] | None = None
+        self.codes, self.owner = codes, owner
+        self.by_article = np.arange(len(codes), dtype=np.int64)  # unit positions, by article
+        self.scale = self._scales(codes)
         if len(codes) <= BRUTE_FORCE_MAX and cells is None:
             self._dense = self.rows(np.arange(len(codes)))
         elif len(codes):
-            self._build_cells(cells or max(64, int(np.sqrt(len(codes)))), seed)
+            self._build_cells(cells or _cells_for(len(codes)), seed)
+
+    @staticmethod
+    def _scales(codes: npt.NDArray[np.int8]) -> Floats:
+        norms = np.empty(len(codes), dtype=np.float32)
+        for start in range(0, len(codes), 65_536):
+            block = codes[start : start + 65_536].astype(np.float32)
+            norms[start : start + len(block)] = np.linalg.norm(block, axis=1)
+        scale: Floats = (1.0 / np.maximum(norms, 1e-9)).astype(np.float32)
+        return scale
 
     def __len__(self) -> int:
         return len(self.codes)
 
     def rows(self, index: npt.NDArray[np.int64]) -> Floats:
-        """Units ``index`` as unit float32 vectors."""
+        """Units at positions ``index`` (of :attr:`codes`) as unit float32 vectors."""
         rows: Floats = self.codes[index].astype(np.float32) * self.scale[index, None]
         return rows
 
     def _build_cells(self, cells: int, seed: int) -> None:
-        """k-means cells (on a sample) and every unit's cell, units stored cell by cell."""
+        """k-means cells, found in a ``PROJECTED``-dimension projection (principal components
+        of a sample) so that assigning hundreds of thousands of units takes seconds; then the
+        units are stored cell by cell, so a probed cell is one contiguous block."""
         rng = np.random.default_rng(seed)
-        sample = self.rows(rng.choice(len(self.codes), min(len(self.codes), 40 * cells), False))
-        centres = sample[rng.choice(len(sample), cells, replace=False)]
-        for _ in range(6):
-            assign = np.argmax(sample @ centres.T, axis=1)
-            for c in range(cells):
-                members = sample[assign == c]
-                if len(members):
-                    centres[c] = members.mean(axis=0)
-            centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-9)
+        sample = self.rows(rng.choice(len(self.codes), min(len(self.codes), 30 * cells), False))
+        centred = sample - sample.mean(axis=0)
+        _, vectors = np.linalg.eigh(centred.T @ centred)
+        self._project = np.ascontiguousarray(vectors[:, ::-1][:, :PROJECTED], dtype=np.float32)
+        points = _unit(sample @ self._project)
+        centres = points[rng.choice(len(points), cells, replace=False)]
+        for _ in range(8):
+            assign = np.argmax(points @ centres.T, axis=1)
+            sums = np.zeros_like(centres)
+            np.add.at(sums, assign, points)
+            empty = ~np.any(sums, axis=1)
+            sums[empty] = centres[empty]
+            centres = _unit(sums)
         cell = np.empty(len(self.codes), dtype=np.int64)
         for start in range(0, len(self.codes), 32_768):
             block = self.rows(np.arange(start, min(start + 32_768, len(self.codes))))
-            cell[start : start + len(block)] = np.argmax(block @ centres.T, axis=1)
-        self._cell_order = np.argsort(cell, kind="stable")
-        self._cell_bounds = np.searchsorted(cell[self._cell_order], np.arange(cells + 1))
-        self._cell_centres = centres
+            cell[start : start + len(block)] = np.argmax(
+                _unit(block @ self._project) @ centres.T, axis=1
+            )
+        order = np.argsort(cell, kind="stable")
+        self.codes, self.scale, self.owner = self.codes[order], self.scale[order], self.owner[order]
+        self.by_article = np.argsort(self.owner, kind="stable")  # positions grouped by article
+        self._cell_bounds = np.searchsorted(cell[order], np.arange(cells + 1))
+        self._centres = centres
 
     def nearest(self, query: Floats, k: int = NEIGHBOURS) -> npt.NDArray[np.int64]:
-        """Indices of (about) the ``k`` units nearest to ``query``, by cosine."""
+        """Positions (in :attr:`codes`) of (about) the ``k`` units nearest to ``query``."""
         if not len(self.codes):
             return np.zeros(0, dtype=np.int64)
         if self._dense is not None:
             pool = np.arange(len(self.codes))
             similarity = self._dense @ query
         else:
-            assert self._cell_centres is not None
-            assert self._cell_order is not None
+            assert self._centres is not None
+            assert self._project is not None
             assert self._cell_bounds is not None
-            near = np.argsort(-(self._cell_centres @ query))[: self.probe]
+            near = np.argsort(-(self._centres @ _unit(query @ self._project)))[: self.probe]
             pool = np.concatenate(
-                [self._cell_order[self._cell_bounds[c] : self._cell_bounds[c + 1]] for c in near]
+                [np.arange(self._cell_bounds[c], self._cell_bounds[c + 1]) for c in near]
             )
-            similarity = self.rows(pool) @ query
+            similarity = np.concatenate(
+                [
+                    self.codes[self._cell_bounds[c] : self._cell_bounds[c + 1]].astype(np.float32)
+                    @ query
+                    for c in near
+                ]
+            )
+            similarity *= self.scale[pool]
         k = min(k, len(pool))
         if not k:
             return np.zeros(0, dtype=np.int64)
@@ -158,20 +186,37 @@ class VectorIndex:
 
     def score(self, query: Floats, articles: Iterable[int]) -> dict[int, tuple[float, float]]:
         """(semantic score, cosine of the nearest unit) of each article, both in [0, 1]."""
-        out: dict[int, tuple[float, float]] = {}
-        for a in articles:
-            start, end = int(self.starts[a]), int(self.ends[a])
-            if start == end:
-                continue
-            units = (
-                self._dense[start:end]
-                if self._dense is not None
-                else self.rows(np.arange(start, end))
-            )
-            similarity = units @ query
-            centre = units.sum(axis=0)
-            centre_cos = float(centre @ query) / max(float(np.linalg.norm(centre)), 1e-9)
-            top = np.sort(similarity)[::-1][:TOP_UNITS]
-            semantic = CENTROID_WEIGHT * centre_cos + (1 - CENTROID_WEIGHT) * float(top.mean())
-            out[a] = (max(0.0, semantic), max(0.0, float(top[0])))
-        return out
+        chosen = np.array(
+            sorted(a for a in set(articles) if self.ends[a] > self.starts[a]), dtype=np.int64
+        )
+        if not len(chosen):
+            return {}
+        lengths = self.ends[chosen] - self.starts[chosen]
+        positions = self.by_article[
+            np.concatenate([np.arange(self.starts[a], self.ends[a]) for a in chosen])
+        ]
+        units = self._dense[positions] if self._dense is not None else self.rows(positions)
+        similarity = units @ query
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        centres = np.add.reduceat(units, offsets, axis=0)
+        centre_cos = (centres @ query) / np.maximum(np.linalg.norm(centres, axis=1), 1e-9)
+        segment = np.repeat(np.arange(len(chosen)), lengths)
+        ranked = similarity[np.lexsort((-similarity, segment))]  # each article's best first
+        best = ranked[offsets]
+        second = np.where(lengths > 1, ranked[np.minimum(offsets + 1, len(ranked) - 1)], best)
+        top = (best + second) / 2 if TOP_UNITS == 2 else best
+        semantic = CENTROID_WEIGHT * centre_cos + (1 - CENTROID_WEIGHT) * top
+        return {
+            int(a): (max(0.0, float(s)), max(0.0, float(b)))
+            for a, s, b in zip(chosen, semantic, best, strict=True)
+        }
+
+
+def _unit(vectors: Floats) -> Floats:
+    out: Floats = vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-9)
+    return out
+
+
+def _cells_for(units: int) -> int:
+    """About one cell per ``UNITS_PER_CELL`` units (the fewer cells, the faster the build)."""
+    return int(min(1024, max(64, units // UNITS_PER_CELL)))
