@@ -44,7 +44,7 @@ __all__ = ["ANSWERED_COSINE", "KEYWORD_WEIGHT", "Hit", "KnowledgeBase"]
 
 KEYWORD_WEIGHT = 0.1
 ANSWERED_COSINE = 0.55
-_FTS_WEIGHTS = "0, 3.0, 1.0, 2.0, 1.0"  # rowid, title, body, triggers, tags
+_FTS_WEIGHTS = "3.0, 1.0, 2.0, 1.0"  # title, body, triggers, tags (the FTS columns, in order)
 _TERM = re.compile(r"\w+")
 # function words decide BM25 in a small cache ("my", "i"); queries of nothing else keep them
 _STOPWORDS = frozenset(
