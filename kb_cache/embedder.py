@@ -76,6 +76,9 @@ class Embedder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
+        # idle worker threads sleep instead of spinning: on a desktop that also runs speech
+        # recognition, spinning doubled the CPU a search costs and made it slower under load
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = onnxruntime.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]

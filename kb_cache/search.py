@@ -37,6 +37,8 @@ from agent_assist.events import ArticleRef
 from agent_assist.privacy import scrub
 from agent_assist.suggest import SearchRequest, SearchResults
 from kb_cache.embedder import DIMENSIONS, Embedder
+from kb_cache.importer import text_hash
+from kb_cache.passages import passages
 from kb_cache.store import get_meta, now_iso
 from kb_cache.vectors import VectorIndex, decode
 
@@ -207,8 +209,9 @@ class KnowledgeBase:
         keyword = self._keyword(terms) if mode != "semantic" else {}
         semantic: dict[str, float] = {}
         closest: dict[str, float] = {}
-        if embedding is not None:
-            semantic, closest = self._semantic(embedding.result()[0], keyword)
+        vector = embedding.result()[0] if embedding is not None else None
+        if vector is not None:
+            semantic, closest = self._semantic(vector, keyword)
         # without stored vectors (e.g. imported with --no-embed) keywords carry the whole score
         use_semantic = bool(semantic)
         weight = KEYWORD_WEIGHT if use_semantic else 1.0
@@ -218,7 +221,9 @@ class KnowledgeBase:
             for article_id in set(keyword) | set(semantic)
         }
         best = sorted(scores, key=lambda a: (-scores[a], a))[:limit]
-        hits = self._hits(best, scores, keyword, semantic, closest, terms)
+        hits = self._hits(
+            best, scores, keyword, semantic, closest, terms, vector if semantic else None
+        )
         if log:
             self._log(query, hits, semantic_available=use_semantic)
         return hits
@@ -311,6 +316,7 @@ class KnowledgeBase:
         semantic: dict[str, float],
         closest: dict[str, float],
         terms: list[str],
+        vector: npt.NDArray[np.float32] | None = None,
     ) -> list[Hit]:
         if not ids:
             return []
@@ -326,7 +332,9 @@ class KnowledgeBase:
                 id=a,
                 title=rows[a][1],
                 score=round(scores[a], 3),
-                snippet=snippet(rows[a][2], terms),
+                snippet=snippet(
+                    rows[a][2], terms, best=self._nearest_passage(a, rows[a][2], vector)
+                ),
                 department=rows[a][3],
                 authority=rows[a][4],
                 keyword=round(keyword.get(a, 0.0), 3),
@@ -336,6 +344,26 @@ class KnowledgeBase:
             for a in ids
             if a in rows
         ]
+
+    def _nearest_passage(
+        self, article_id: str, body: str, vector: npt.NDArray[np.float32] | None
+    ) -> str | None:
+        """The body passage nearest to the query (the step that answers it), if embedded."""
+        if vector is None:
+            return None
+        texts = {text_hash("passage", p): p for p in passages(body)}
+        if not texts:
+            return None
+        rows = self.db.execute(
+            f"SELECT text_hash, vec FROM vectors WHERE article_id = ? AND text_hash IN "
+            f"({','.join('?' * len(texts))})",
+            [article_id, *texts],
+        ).fetchall()
+        if not rows:
+            return None
+        codes = decode([row[1] for row in rows]).astype(np.float32)
+        similarity = (codes @ vector) / np.maximum(np.linalg.norm(codes, axis=1), 1e-9)
+        return texts[rows[int(np.argmax(similarity))][0]]
 
     def _log(self, query: str, hits: list[Hit], *, semantic_available: bool) -> None:
         top = hits[0] if hits else None
@@ -368,8 +396,9 @@ class KnowledgeBase:
         return row
 
 
-def snippet(body: str, terms: list[str], *, width: int = 160) -> str:
-    """The body sentence sharing most words with the query, matches in **bold**."""
+def snippet(body: str, terms: list[str], *, width: int = 160, best: str | None = None) -> str:
+    """``best`` (the passage nearest to the query) or else the body sentence sharing most
+    words with the query, matches in **bold**."""
     # stopwords ("the", "and") would choose the sentence and bold half of it
     stems = {t[:5] for t in terms if len(t) > 2 and t not in _STOPWORDS}
     text = re.sub(r"[#*_`>]+", "", body)
@@ -378,7 +407,7 @@ def snippet(body: str, terms: list[str], *, width: int = 160) -> str:
     def overlap(sentence: str) -> int:
         return sum(w.lower()[:5] in stems for w in _TERM.findall(sentence))
 
-    best = max(sentences, key=overlap)
+    best = best or max(sentences, key=overlap)
     if len(best) > width:
         best = best[: width - 1].rsplit(" ", 1)[0] + "…"
     return re.sub(

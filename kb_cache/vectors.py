@@ -42,7 +42,7 @@ __all__ = [
 DIMENSIONS = 384
 CENTROID_WEIGHT = 0.3
 TOP_UNITS = 2
-NEIGHBOURS = 64
+NEIGHBOURS = 200  # units whose articles are scored (copies of one text are common at scale)
 BRUTE_FORCE_MAX = 60_000
 PROBE = 16  # cells searched per query
 PROJECTED = 64  # dimensions the cells are found in
@@ -166,14 +166,7 @@ class VectorIndex:
             pool = np.concatenate(
                 [np.arange(self._cell_bounds[c], self._cell_bounds[c + 1]) for c in near]
             )
-            similarity = np.concatenate(
-                [
-                    self.codes[self._cell_bounds[c] : self._cell_bounds[c + 1]].astype(np.float32)
-                    @ query
-                    for c in near
-                ]
-            )
-            similarity *= self.scale[pool]
+            similarity = (self.codes[pool].astype(np.float32) @ query) * self.scale[pool]
         k = min(k, len(pool))
         if not k:
             return np.zeros(0, dtype=np.int64)
