@@ -44,7 +44,7 @@ CENTROID_WEIGHT = 0.3
 TOP_UNITS = 2
 NEIGHBOURS = 200  # units whose articles are scored (copies of one text are common at scale)
 BRUTE_FORCE_MAX = 60_000
-PROBE = 16  # cells searched per query
+PROBE = 8  # cells searched per query
 PROJECTED = 64  # dimensions the cells are found in
 UNITS_PER_CELL = 1000
 Floats = npt.NDArray[np.float32]
@@ -162,11 +162,13 @@ class VectorIndex:
             assert self._centres is not None
             assert self._project is not None
             assert self._cell_bounds is not None
-            near = np.argsort(-(self._centres @ _unit(query @ self._project)))[: self.probe]
-            pool = np.concatenate(
-                [np.arange(self._cell_bounds[c], self._cell_bounds[c + 1]) for c in near]
-            )
-            similarity = (self.codes[pool].astype(np.float32) @ query) * self.scale[pool]
+            probe = min(self.probe, len(self._centres) - 1)
+            near = np.argpartition(-(self._centres @ _unit(query @ self._project)), probe)
+            blocks = [(self._cell_bounds[c], self._cell_bounds[c + 1]) for c in near[:probe]]
+            pool = np.concatenate([np.arange(a, b) for a, b in blocks])
+            codes = np.concatenate([self.codes[a:b] for a, b in blocks])  # contiguous copies
+            scale = np.concatenate([self.scale[a:b] for a, b in blocks])
+            similarity = (codes.astype(np.float32) @ query) * scale
         k = min(k, len(pool))
         if not k:
             return np.zeros(0, dtype=np.int64)
