@@ -7,8 +7,6 @@ way the app drives it (a call's search request, then the panel's feedback).
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ from kb_cache.phrasings import candidate, learn
 from kb_cache.search import KnowledgeBase
 from kb_cache.store import open_cache
 from kb_cache.sync import apply_sync
+from tests.support.waiting import wait_for
 from ui.bridge import Bridge
 
 DATA = Path(__file__).parent / "data" / "kb"
@@ -117,13 +116,6 @@ def test_a_reimported_article_keeps_its_learned_phrasings(kb: KnowledgeBase) -> 
 
 def utterance(t: float, channel: str, text: str) -> Utterance:
     return Utterance(t=t, channel=channel, final=True, text=text, start=t - 1.0, end=t)  # type: ignore[arg-type]
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def test_used_it_on_a_suggestion_teaches_the_customers_words(

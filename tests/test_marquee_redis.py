@@ -142,6 +142,20 @@ def test_knowledge_review_crosses_nodes(
     assert [(x["id"], x["department"]) for x in changes["articles"]] == [
         ("card-stuck-in-atm", "Cards")
     ]
+    # a phrasing an agent's feedback taught joins the article instead of replacing it
+    ana.send(json.dumps({"type": "submit", "ref": "2", "title": "Card stuck in ATM",
+                         "body": "How customers put it: the machine kept my card",
+                         "triggers": ["the machine kept my card"], "article_id": "card-stuck-in-atm"}))  # fmt: skip
+    sup.send(
+        json.dumps({"type": "review", "id": next_of(ana, "submitted")["id"], "decision": "approve"})
+    )
+    learned = next_of(sup, "reviewed")
+    assert learned["article_id"] == "card-stuck-in-atm"
+    status, body = b.get(f"/kb/changes?since={reviewed['version']}", agent)
+    assert json.loads(body) == {
+        "format": 1, "since": reviewed["version"], "version": learned["version"], "articles": [],
+        "deleted": [], "phrasings": [{"article_id": "card-stuck-in-atm", "text": "the machine kept my card"}],
+    }  # fmt: skip
 
 
 def test_when_redis_is_down_the_supervisor_gets_a_clear_error(
@@ -205,24 +219,3 @@ def test_a_burst_of_connections_is_served_not_refused(nodes: tuple[Node, Node]) 
 
     results = asyncio.run(burst())
     assert [r for r in results if r != "ok"] == []
-
-
-def test_an_approved_phrasing_reaches_caches_through_any_node(
-    nodes: tuple[Node, Node], stack: contextlib.ExitStack
-) -> None:
-    a, b = nodes
-    agent = token(b, "agent", "ana", site="manila")
-    sup, _ = open_session(stack, a.url, token(a, "supervisor", "maria"))
-    ana, _ = open_session(stack, b.url, agent)
-    ana.send(json.dumps({"type": "submit", "ref": "1", "title": "Card has not arrived",
-                         "body": "How customers put it: still no sign of my card",
-                         "triggers": ["still no sign of my card"], "article_id": "KB0010001"}))  # fmt: skip
-    queued = next_of(ana, "submitted")["id"]
-    sup.send(json.dumps({"type": "review", "id": queued, "decision": "approve"}))
-    reviewed = next_of(sup, "reviewed")
-    assert reviewed["article_id"] == "KB0010001"
-    status, body = b.get("/kb/changes?since=0", agent)
-    changes = json.loads(body)
-    assert (status, changes["articles"]) == (200, [])  # no article was created or replaced
-    assert changes["phrasings"] == [{"article_id": "KB0010001", "text": "still no sign of my card"}]
-    assert changes["version"] == reviewed["version"]
