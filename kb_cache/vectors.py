@@ -181,18 +181,18 @@ class VectorIndex:
 
     def score(self, query: Floats, articles: Iterable[int]) -> dict[int, tuple[float, float]]:
         """(semantic score, cosine of the nearest unit) of each article, both in [0, 1]."""
-        chosen = np.array(
-            sorted(a for a in set(articles) if self.ends[a] > self.starts[a]), dtype=np.int64
-        )
+        chosen = np.unique(np.fromiter(articles, dtype=np.int64))
+        chosen = chosen[self.ends[chosen] > self.starts[chosen]]
         if not len(chosen):
             return {}
         lengths = self.ends[chosen] - self.starts[chosen]
+        firsts = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # each article's first row
         positions = self.by_article[
-            np.concatenate([np.arange(self.starts[a], self.ends[a]) for a in chosen])
+            np.repeat(self.starts[chosen] - firsts, lengths) + np.arange(int(lengths.sum()))
         ]
         units = self._dense[positions] if self._dense is not None else self.rows(positions)
         similarity = units @ query
-        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        offsets = firsts
         centres = np.add.reduceat(units, offsets, axis=0)
         centre_cos = (centres @ query) / np.maximum(np.linalg.norm(centres, axis=1), 1e-9)
         segment = np.repeat(np.arange(len(chosen)), lengths)
