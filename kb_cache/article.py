@@ -49,19 +49,6 @@ class Article:
         ]
         return hashlib.sha256(json.dumps(data).encode()).hexdigest()
 
-    def record(self) -> dict[str, Any]:
-        """The article as an import record (lists as lists, empty fields left out)."""
-        data: dict[str, Any] = {"id": self.id, "title": self.title, "body": self.body}
-        if self.tags:
-            data["tags"] = list(self.tags)
-        if self.triggers:
-            data["triggers"] = list(self.triggers)
-        if self.department:
-            data["department"] = self.department
-        if self.authority:
-            data["authority"] = self.authority
-        return data
-
 
 def valid_id(value: str) -> bool:
     """Whether ``value`` may be an article id (see :data:`ID_RULE`)."""
