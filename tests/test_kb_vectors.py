@@ -57,7 +57,7 @@ def test_an_articles_score_is_its_centroid_and_two_nearest_units() -> None:
         want = CENTROID_WEIGHT * float(centre @ query) / float(np.linalg.norm(centre)) + (
             1 - CENTROID_WEIGHT
         ) * float(sims[:2].mean())
-        assert abs(scores[article][0] - max(0.0, want)) < 1e-5
+        assert abs(scores[article][0] - max(0.0, want)) < 1e-3  # centroids kept as float16
         assert abs(scores[article][1] - max(0.0, float(sims[0]))) < 1e-5
 
 
