@@ -163,11 +163,14 @@ class _Index:
         self.index = VectorIndex(np.zeros((0, DIMENSIONS), np.int8), np.zeros(0, np.int32), [])
         self.position: dict[str, int] = {}
 
-    def refresh(self, db: sqlite_utils.Database) -> VectorIndex:
+    def refresh(self, db: sqlite_utils.Database, model: str) -> VectorIndex:
+        """The index of the cache's vectors (none if another embedding ``model`` made them)."""
         version = get_meta(db, "content_version", "0")
         if version == self.version:
             return self.index
-        rows = db.execute("SELECT article_id, vec FROM vectors ORDER BY article_id").fetchall()
+        made_by = get_meta(db, "embed_model")
+        query = "SELECT article_id, vec FROM vectors ORDER BY article_id"
+        rows = db.execute(query).fetchall() if made_by in (None, model) else []
         ids: list[str] = []
         owner = np.zeros(len(rows), dtype=np.int32)
         for i, (article_id, _) in enumerate(rows):
@@ -310,7 +313,7 @@ class KnowledgeBase:
         its units were not among the nearest.
         """
         with self._lock:
-            index = self._index.refresh(self.db)
+            index = self._index.refresh(self.db, self.embedder.name if self.embedder else "")
             position = self._index.position
         if not len(index):
             return {}, {}

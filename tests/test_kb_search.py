@@ -245,3 +245,12 @@ def test_passages_are_what_a_question_matches(db, embedder: Embedder) -> None:  
     kinds = {row[0] for row in db.execute("SELECT kind FROM vectors")}
     assert {"title", "passage", "trigger"} <= kinds
     assert kb.search("can i cancel it while it is still pending")[0].id == "cancel-transfer"
+
+
+def test_vectors_another_model_made_are_not_compared(db, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+    from kb_cache.store import set_meta
+
+    set_meta(db, "embed_model", "some-other-model")
+    set_meta(db, "content_version", 99)
+    (hit,) = KnowledgeBase(db, embedder=embedder).search("cancel my transfer", limit=1)
+    assert (hit.id, hit.semantic, hit.score) == ("cancel-transfer", 0.0, 1.0)  # keywords alone
