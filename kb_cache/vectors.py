@@ -109,7 +109,7 @@ class VectorIndex:
 
     def _centres_of_articles(self) -> Floats:
         """Each article's units summed and normalised (float16: 768 bytes an article)."""
-        out = np.zeros((len(self.ids), self.codes.shape[1] if self.codes.ndim == 2 else DIMENSIONS))
+        out = np.zeros((len(self.ids), DIMENSIONS), dtype=np.float32)
         present = np.flatnonzero(self.ends > self.starts)
         for block in np.array_split(present, max(1, len(present) // 4096)):
             if not len(block):
@@ -118,7 +118,7 @@ class VectorIndex:
             firsts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
             rows = self.rows(self._positions(block, lengths, firsts))
             out[block] = np.add.reduceat(rows, firsts, axis=0)
-        centres: Floats = _unit(out.astype(np.float32)).astype(np.float16)
+        centres: Floats = _unit(out).astype(np.float16)
         return centres
 
     def _positions(
