@@ -97,6 +97,7 @@ _SPECS = (
     Spec("updates.pin_version", "str", "", "Stay on (or go back to) exactly this version; empty: the newest.", check=_version),
     Spec("scripts.pack", "str", "", "The call-script pack (a TOML file); empty: the built-in example pack."),
     Spec("privacy.store_summaries", "bool", False, "Keep after-call summaries (numbers and the wrap-up note) on this machine."),
+    Spec("privacy.learn_phrasings", "bool", False, "When an agent marks a suggestion Used it or Helpful, keep the customer's words (scrubbed) as a phrasing of that article and send it for supervisors' review."),
     Spec("share.stats", "bool", False, "Send each call's numbers (never words) to the server for team stats."),
 )  # fmt: skip
 SCHEMA: Mapping[str, Spec] = {spec.key: spec for spec in _SPECS}

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 
 from agent_assist.events import ArticleRef, Event, Suggestion, Utterance
 
-__all__ = ["SearchRequest", "SearchResults", "Suggester"]
+__all__ = ["MIN_SCORE", "SearchRequest", "SearchResults", "Suggester"]
+
+MIN_SCORE = 0.35  # results below it are never shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +36,15 @@ class SearchRequest:
     """Search the knowledge cache for ``query``: the best ``limit`` articles, best first.
 
     ``id`` names the request in its answer; ``t`` is the call time (s) that asked.
+    ``customer`` is the customer's words within ``query`` (what an article the
+    agent then finds useful may learn as a phrasing; "" if the far end is not heard).
     """
 
     id: str
     t: float
     query: str
     limit: int
+    customer: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,7 @@ class Suggester:
     window: float = 45.0  # s of conversation searched
     max_words: int = 60
     limit: int = 3
-    min_score: float = 0.35
+    min_score: float = MIN_SCORE
     margin: float = 0.05
     _finals: deque[tuple[float, str, str]] = field(default_factory=deque)
     _partials: dict[str, tuple[list[str], list[str]]] = field(
@@ -86,14 +91,23 @@ class Suggester:
             self._note(event)
         if self._asked is not None or event.t - self._last_search < self.min_interval:
             return []
-        query = self.query(event.t)
+        customer, agent = self._words(event.t)
+        query = " ".join(customer + agent)
         if not query or query == self._last_query:
             return []
         self._last_search, self._last_query = event.t, query
         self._requests += 1
         self._asked = f"search-{self._requests}"
         # candidates beyond the shown few let a shown article stay while it is still relevant
-        return [SearchRequest(id=self._asked, t=event.t, query=query, limit=2 * self.limit)]
+        return [
+            SearchRequest(
+                id=self._asked,
+                t=event.t,
+                query=query,
+                limit=2 * self.limit,
+                customer=" ".join(customer),
+            )
+        ]
 
     def answer(self, results: SearchResults) -> list[Suggestion]:
         """The suggestion ``results`` bring (none for a stale answer or an unchanged list)."""
@@ -119,6 +133,11 @@ class Suggester:
 
     def query(self, now: float) -> str:
         """The text a search at ``now`` would use."""
+        customer, agent = self._words(now)
+        return " ".join(customer + agent)
+
+    def _words(self, now: float) -> tuple[list[str], list[str]]:
+        """The words a search at ``now`` would use: the customer's, then the agent's."""
         while self._finals and self._finals[0][0] < now - self.window:
             self._finals.popleft()
         customer = [text for _, channel, text in self._finals if channel == "customer"]
@@ -131,8 +150,7 @@ class Suggester:
         if stable:
             customer.append(" ".join(stable))
         agent = [text for _, channel, text in self._finals if channel == "agent"][-1:]
-        words = " ".join(customer).split()[-self.max_words :] + " ".join(agent).split()[-20:]
-        return " ".join(words)
+        return " ".join(customer).split()[-self.max_words :], " ".join(agent).split()[-20:]
 
     def _merge(self, found: list[ArticleRef]) -> list[ArticleRef]:
         """The new list to show: the shown one, changed only where a result clearly differs."""

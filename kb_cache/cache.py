@@ -36,19 +36,22 @@ def open_db(
     """The cache at ``path`` (empty or None: :func:`~kb_cache.store.default_db_path`).
 
     With ``seed_demo``, an empty *default* cache is filled with the demo articles
-    first (a cache the caller named is never filled), embedded with ``embedder``
-    (or a new one): that takes a while, so ``notify`` is told before it starts.
+    first (a cache the caller named is never filled), with the demo's shipped
+    vectors (:func:`~kb_cache.demo.demo_vectors`), embedding with ``embedder``
+    (or a new one) only what they lack; ``notify`` is told before it starts.
     Raises KnowledgeError when the file cannot be used.
     """
     target = Path(path) if path else default_db_path()
     db = open_cache(target)
     if seed_demo and not path and db["articles"].count == 0:
-        from kb_cache.demo import demo_articles
+        from kb_cache.demo import demo_articles, demo_vectors
         from kb_cache.importer import write_articles
 
         if notify is not None:
             notify(f"{target} was empty; loading the demo knowledge base ...")
-        write_articles(db, demo_articles(), embedder=embedder or make_embedder(), source="demo")
+        embedder = embedder or make_embedder()
+        known = demo_vectors(embedder.name) if embedder is not None else None
+        write_articles(db, demo_articles(), embedder=embedder, source="demo", known=known)
     return db
 
 

@@ -27,9 +27,10 @@ import numpy.typing as npt
 from agent_assist.egress import switch_off_telemetry, telemetry_was_loaded_on
 from agent_assist.errors import KnowledgeError
 
-__all__ = ["DIMENSIONS", "Embedder", "load_embedder"]
+__all__ = ["DIMENSIONS", "MODEL_NAME", "Embedder", "load_embedder"]
 
 DIMENSIONS = 384
+MODEL_NAME = "all-MiniLM-L6-v2-int8"
 _TOKENIZER = Path(__file__).parent / "data" / "minilm-tokenizer.json"
 _MAX_TOKENS = 128  # customer sentences and trigger phrasings are short
 _BATCH = 32
@@ -50,6 +51,8 @@ class Embedder:
     ) -> None:
         self._threads = threads
         self._model_path = Path(model_path) if model_path else None
+        # which model made a stored vector: vectors of another model are not comparable
+        self.name = f"file:{self._model_path.name}" if self._model_path else MODEL_NAME
         self._session: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()  # one inference at a time per embedder
@@ -112,6 +115,9 @@ class Embedder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
+        # idle worker threads sleep instead of spinning: on a desktop that also runs speech
+        # recognition, spinning doubled the CPU a search costs and made it slower under load
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = onnxruntime.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]

@@ -4,7 +4,8 @@ The transport is injected, so this module never imports a network client: the
 desktop app passes its reconnecting marquee client, the command line a short
 synchronous session. Both share the rules here:
 
-* :func:`push` turns each queued resolution into a protocol ``submit``,
+* :func:`push` turns each queued resolution (and learned phrasing, which
+  names its article) into a protocol ``submit``,
   refuses for good what the server would refuse (so it is not retried forever),
   and hands the rest to ``deliver``. ``deliver`` raises
   :class:`~kb_cache.outbox.Rejected` when the server refused that submission for
@@ -59,6 +60,7 @@ def submission(payload: dict[str, Any], *, ref: str) -> Submit:
             body=payload["body"],
             tags=tuple(payload.get("tags", ())),
             triggers=tuple(payload.get("triggers", ())),
+            article_id=payload.get("article_id"),
         )
         validate(message)
     except (ProtocolError, KeyError, TypeError) as exc:

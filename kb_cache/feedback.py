@@ -38,7 +38,10 @@ def record(
 def report(
     db: sqlite_utils.Database, *, days: int = 14, today: date | None = None, top: int = 20
 ) -> dict[str, Any]:
-    """Per-day use of each article, and the most frequent unanswered searches."""
+    """Per-day use of each article, the most frequent unanswered searches, and what articles
+    learned from the floor (:func:`kb_cache.phrasings.gains`)."""
+    from kb_cache.phrasings import gains
+
     since = ((today or datetime.now(UTC).date()) - timedelta(days=days - 1)).isoformat()
     usage = [
         {
@@ -71,4 +74,10 @@ def report(
             [since, top],
         ).fetchall()
     ]
-    return {"since": since, "generated_at": now_iso(), "usage": usage, "unanswered": unanswered}
+    return {
+        "since": since,
+        "generated_at": now_iso(),
+        "usage": usage,
+        "unanswered": unanswered,
+        "phrasings": gains(db),
+    }

@@ -1,10 +1,8 @@
-"""Importing articles: a folder of Markdown files, JSON Lines, or CSV (ARCHITECTURE.md §5).
+"""Importing articles: parsed from any export format (:mod:`kb_cache.formats`), then stored.
 
-Fields: ``id``, ``title``, ``body`` (Markdown resolution steps), ``tags`` and
-``triggers`` (lists: example customer phrasings), ``department`` (where to
-route), ``authority`` (what the agent may do alone). In Markdown the fields are
-a front-matter block and the body is the rest of the file; in CSV, lists are
-``|``-separated.
+The records are :class:`~kb_cache.article.Article`; the formats (our Markdown,
+JSON Lines and CSV, ServiceNow, Zendesk, HTML pages) live in
+:mod:`kb_cache.formats`, which never touches the database.
 
 An import is all or nothing: every record is parsed and validated first (a bad
 one is reported with its file and line, and nothing is written), new texts are
@@ -15,58 +13,33 @@ changed); no other article is touched.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import sqlite_utils
 
-from agent_assist.errors import KnowledgeImportError
+from agent_assist.errors import KnowledgeError
+from kb_cache.article import Article, id_key, validate_record
 from kb_cache.embedder import Embedder
+from kb_cache.formats import parse
+from kb_cache.passages import passages, tag_line
 from kb_cache.store import get_meta, now_iso, set_meta
+from kb_cache.vectors import encode
 
 __all__ = [
     "Article",
     "ImportResult",
+    "article_units",
     "import_path",
     "parse_path",
+    "text_hash",
     "validate_record",
     "write_articles",
 ]
-
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
-_FIELDS = ("id", "title", "body", "tags", "triggers", "department", "authority")
-_LISTS = ("tags", "triggers")
-
-
-@dataclass(frozen=True, slots=True)
-class Article:
-    id: str
-    title: str
-    body: str
-    tags: tuple[str, ...] = ()
-    triggers: tuple[str, ...] = ()
-    department: str | None = None
-    authority: str | None = None
-
-    def content_key(self) -> str:
-        """A hash of everything but the id: an unchanged import keeps the version."""
-        data = [
-            self.title,
-            self.body,
-            list(self.tags),
-            list(self.triggers),
-            self.department,
-            self.authority,
-        ]
-        return hashlib.sha256(json.dumps(data).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,160 +50,25 @@ class ImportResult:
     embedded: int  # texts embedded now (others were already in the cache)
 
 
-def validate_record(data: dict[str, Any], *, path: str, line: int) -> Article:
-    """One article from its field dict, or KnowledgeImportError naming ``path`` and ``line``."""
-
-    def fail(message: str) -> KnowledgeImportError:
-        return KnowledgeImportError(message, path=path, line=line)
-
-    unknown = sorted(set(data) - set(_FIELDS))
-    if unknown:
-        raise fail(f"unknown field {unknown[0]!r} (fields: {', '.join(_FIELDS)})")
-    values: dict[str, Any] = {}
-    for name in ("id", "title", "body"):
-        value = data.get(name)
-        if not isinstance(value, str) or not value.strip():
-            raise fail(f"{name!r} is required and must be text")
-        values[name] = value.strip()
-    if not _ID.match(values["id"]):
-        raise fail(f"id {values['id']!r} must be lower-case letters, digits, '.', '_' or '-'")
-    for name in _LISTS:
-        items = data.get(name) or []
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise fail(f"{name!r} must be a list of text")
-        values[name] = tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
-    for name in ("department", "authority"):
-        value = data.get(name)
-        if value is not None and not isinstance(value, str):
-            raise fail(f"{name!r} must be text")
-        values[name] = value.strip() or None if isinstance(value, str) else None
-    return Article(**values)
+def parse_path(path: str | Path, fmt: str | None = None) -> list[Article]:
+    """Every article in ``path`` (format ``fmt`` or detected: see :mod:`kb_cache.formats`)."""
+    return parse(path, fmt).articles
 
 
-def _jsonl(path: Path) -> Iterator[Article]:
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise KnowledgeImportError(
-                f"not valid JSON ({exc.msg})", path=str(path), line=number
-            ) from None
-        if not isinstance(data, dict):
-            raise KnowledgeImportError(
-                "each line must be a JSON object", path=str(path), line=number
-            )
-        yield validate_record(data, path=str(path), line=number)
-
-
-def _csv(path: Path) -> Iterator[Article]:
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        for row in reader:
-            line = reader.line_num
-            if None in row:
-                raise KnowledgeImportError("more values than columns", path=str(path), line=line)
-            data: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
-            for name in _LISTS:
-                if name in data:
-                    data[name] = [part for part in data[name].split("|")]
-            yield validate_record(data, path=str(path), line=line)
-
-
-def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
-    """Parse ``---`` front matter: ``key: value``, ``key: [a, b]`` and ``- item`` lists."""
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != "---":
-        raise KnowledgeImportError(
-            "no front matter (the file must start with ---)", path=str(path), line=1
-        )
-    data: dict[str, Any] = {}
-    current: str | None = None
-    for number, raw in enumerate(lines[1:], start=2):
-        line = raw.rstrip()
-        if line.strip() == "---":
-            return data, "\n".join(lines[number:]).strip(), number
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        item = re.match(r"^\s*-\s+(.*)$", line)
-        if item and current is not None and isinstance(data.get(current), list):
-            data[current].append(_unquote(item.group(1)))
-            continue
-        pair = re.match(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$", line)
-        if not pair:
-            raise KnowledgeImportError(f"cannot read {line.strip()!r}", path=str(path), line=number)
-        key, value = pair.group(1), pair.group(2).strip()
-        current = key
-        if not value:
-            data[key] = []
-        elif value.startswith("["):
-            if not value.endswith("]"):
-                raise KnowledgeImportError(
-                    f"list for {key!r} is not closed", path=str(path), line=number
-                )
-            data[key] = [
-                _unquote(v)
-                for v in next(csv.reader([value[1:-1]], skipinitialspace=True), [])
-                if v.strip()
-            ]
-        else:
-            data[key] = _unquote(value)
-    raise KnowledgeImportError(
-        "front matter is not closed with ---", path=str(path), line=len(lines)
-    )
-
-
-def _unquote(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
-
-
-def _markdown(folder: Path) -> Iterator[Article]:
-    files = sorted(folder.rglob("*.md"))
-    if not files:
-        raise KnowledgeImportError("no .md files in this folder", path=str(folder))
-    for file in files:
-        data, body, body_line = _front_matter(file.read_text(encoding="utf-8"), file)
-        data.setdefault("id", file.stem.lower())
-        data["body"] = body
-        yield validate_record(data, path=str(file), line=body_line if not body else 1)
-
-
-def parse_path(path: str | Path) -> list[Article]:
-    """Every article in ``path`` (folder of .md, .jsonl or .csv), validated; ids unique."""
-    source = Path(path)
-    try:
-        if source.is_dir():
-            articles = list(_markdown(source))
-        elif source.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-            articles = list(_jsonl(source))
-        elif source.suffix.lower() == ".csv":
-            articles = list(_csv(source))
-        elif not source.exists():
-            raise KnowledgeImportError("no such file or folder", path=str(source))
-        else:
-            raise KnowledgeImportError(
-                "unknown format (use a folder of .md files, .jsonl or .csv)", path=str(source)
-            )
-    except UnicodeDecodeError:
-        raise KnowledgeImportError("not UTF-8 text", path=str(source)) from None
-    except OSError as exc:
-        raise KnowledgeImportError(f"cannot read it ({exc.strerror})", path=str(source)) from None
-    seen: set[str] = set()
-    for article in articles:
-        if article.id in seen:
-            raise KnowledgeImportError(f"id {article.id!r} appears twice", path=str(source))
-        seen.add(article.id)
-    if not articles:
-        raise KnowledgeImportError("no articles found", path=str(source))
-    return articles
-
-
-def _text_hash(kind: str, text: str) -> str:
+def text_hash(kind: str, text: str) -> str:
+    """The key of a text's stored vector (a text is embedded once per kind and article)."""
     return hashlib.sha1(f"{kind}\0{text}".encode()).hexdigest()
+
+
+def article_units(article: Article, learned: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(kind, text) of everything of ``article`` that is embedded (see :mod:`kb_cache.passages`)."""
+    units = [("title", article.title)]
+    if article.tags:
+        units.append(("tags", tag_line(article.tags)))
+    units += [("passage", p) for p in passages(article.body)]
+    units += [("trigger", t) for t in article.triggers]
+    units += [("phrasing", p) for p in learned if p not in article.triggers]
+    return units
 
 
 def write_articles(
@@ -241,27 +79,61 @@ def write_articles(
     source: str,
     deleted: tuple[str, ...] = (),
     meta: dict[str, object] | None = None,
+    known: Mapping[str, bytes] | None = None,
+    approved: Sequence[tuple[str, str]] = (),
 ) -> ImportResult:
-    """Write ``articles`` (delete ``deleted`` ids, set ``meta``) in one transaction; embed new texts first."""
+    """Write ``articles`` (delete ``deleted`` ids, set ``meta``) in one transaction; embed new texts first.
+
+    Embedded are each article's units (:func:`article_units`) not stored yet;
+    ``known`` maps text hashes to vectors computed before (the demo ships its
+    own), which are stored instead of embedding those texts again. Raises
+    KnowledgeError if an id differs only in case from one already stored.
+    """
     versions = dict(db.execute("SELECT id, version FROM articles").fetchall())
     keys = {
         row[0]: row[1]
         for row in db.execute("SELECT key, value FROM meta WHERE key LIKE 'content:%'")
     }
-    wanted: list[tuple[str, str, str, str]] = []  # article id, kind, text, hash
+    existing = {id_key(i): i for i in versions}
     for article in articles:
-        wanted.append((article.id, "title", article.title, _text_hash("title", article.title)))
-        wanted += [(article.id, "trigger", t, _text_hash("trigger", t)) for t in article.triggers]
+        other = existing.get(id_key(article.id))
+        if other is not None and other != article.id:
+            raise KnowledgeError(
+                f"article id {article.id!r} is already in the cache as {other!r} "
+                "(ids that differ only in case name the same article)"
+            )
+    learned: dict[str, list[str]] = defaultdict(list)
+    for article_id, text in db.execute("SELECT article_id, text FROM phrasings ORDER BY id"):
+        learned[article_id].append(text)
+    for article_id, text in approved:
+        learned[article_id].append(text)
+    wanted = [  # article id, kind, text, hash
+        (article.id, kind, text, text_hash(kind, text))
+        for article in articles
+        for kind, text in article_units(article, learned.get(article.id, ()))
+    ]
+    writing = {article.id for article in articles} | set(deleted)
+    wanted += [  # phrasings of articles this write leaves as they are
+        (article_id, "phrasing", text, text_hash("phrasing", text))
+        for article_id, text in dict.fromkeys(approved)
+        if article_id in versions and article_id not in writing
+    ]
     have = {(row[0], row[1]) for row in db.execute("SELECT article_id, text_hash FROM vectors")}
     missing = [w for w in wanted if (w[0], w[3]) not in have]
-    vectors = None
-    if embedder is not None and missing:
-        unique = list(dict.fromkeys(w[2] for w in missing))  # shared phrasings are embedded once
+    stored: dict[tuple[str, str], bytes] = {}
+    for w in missing:
+        if known is not None and w[3] in known:
+            stored[(w[0], w[3])] = known[w[3]]
+    to_embed = [w for w in missing if (w[0], w[3]) not in stored]
+    embedded = 0
+    if embedder is not None and to_embed:
+        unique = list(dict.fromkeys(w[2] for w in to_embed))  # shared texts are embedded once
         computed = dict(zip(unique, embedder.embed(unique), strict=True))
-        vectors = [computed[w[2]] for w in missing]
+        stored.update({(w[0], w[3]): encode(computed[w[2]]) for w in to_embed})
+        embedded = len(unique)
     hashes: dict[str, list[str]] = defaultdict(list)
-    for article_id, _, _, text_hash in wanted:
-        hashes[article_id].append(text_hash)
+    for article_id, _, _, unit_hash in wanted:
+        hashes[article_id].append(unit_hash)
     added = updated = unchanged = 0
     stamp = now_iso()
     rows, content_keys, replaced = [], [], []
@@ -304,22 +176,29 @@ def write_articles(
             db.execute("DELETE FROM vectors WHERE article_id = ?", [article_id])
             db.execute("DELETE FROM articles WHERE id = ?", [article_id])
             db.execute("DELETE FROM meta WHERE key = ?", [f"content:{article_id}"])
-        if vectors is not None:
-            db.conn.executemany(
-                "INSERT OR REPLACE INTO vectors(article_id, text_hash, kind, vec) VALUES (?, ?, ?, ?)",
-                (
-                    (w[0], w[3], w[1], v.astype(np.float16).tobytes())
-                    for w, v in zip(missing, vectors, strict=True)
-                ),
-            )
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO vectors(article_id, text_hash, kind, vec) VALUES (?, ?, ?, ?)",
+            ((w[0], w[3], w[1], stored[(w[0], w[3])]) for w in missing if (w[0], w[3]) in stored),
+        )
+        if embedder is not None and stored:
+            set_meta(db, "embed_model", embedder.name)
+        db.conn.executemany(
+            "INSERT INTO phrasings(article_id, text, state, created_at) VALUES (?, ?, 'approved', ?)"
+            " ON CONFLICT(article_id, text) DO UPDATE SET state = 'approved'",
+            [(article_id, text, stamp) for article_id, text in dict.fromkeys(approved)],
+        )
         for key, value in (meta or {}).items():
             set_meta(db, key, value)
         set_meta(db, "content_version", int(get_meta(db, "content_version", "0") or 0) + 1)
-    return ImportResult(added, updated, unchanged, 0 if vectors is None else len(missing))
+    return ImportResult(added, updated, unchanged, embedded)
 
 
 def import_path(
-    db: sqlite_utils.Database, path: str | Path, *, embedder: Embedder | None
+    db: sqlite_utils.Database,
+    path: str | Path,
+    *,
+    embedder: Embedder | None,
+    fmt: str | None = None,
 ) -> ImportResult:
-    """Parse and validate ``path``, then store it (all or nothing)."""
-    return write_articles(db, parse_path(path), embedder=embedder, source=Path(path).name)
+    """Parse and validate ``path`` (format ``fmt`` or detected), then store it (all or nothing)."""
+    return write_articles(db, parse_path(path, fmt), embedder=embedder, source=Path(path).name)

@@ -3,19 +3,19 @@
 Two signals, fused:
 
 * **keyword**: FTS5 BM25 over title, body, triggers and tags (Porter stemming),
-  the best score scaled to 1;
-* **semantic**: the query's embedding against every stored title and trigger
-  phrasing. An article scores half its nearest phrasing's cosine and half a
-  vote: the summed similarity of its phrasings among the ``k`` nearest over
-  ``k`` (many customers phrasing it this way beats one lucky match, while the
-  nearest-phrasing half keeps a small cache from favouring long trigger lists).
+  the best score scaled to 1: exact product names, error codes and numbers;
+* **semantic**: the query's embedding against every stored unit of an article
+  (title, tag line, body passages, trigger and learned phrasings), scored by
+  :class:`~kb_cache.vectors.VectorIndex`: a question matches the step that
+  answers it even when the article has no example phrasings.
 
 ``score = KEYWORD_WEIGHT * keyword + (1 - KEYWORD_WEIGHT) * semantic``. The
-weight and ``k`` were chosen on a validation split of the demo data (see
-bench/kb_eval.py). Without an embedder, or with ``mode="keyword"``, only the
-keyword signal is used.
+weight was chosen on the dev split of bench/kb_eval.py (never on its held-out
+queries): a little keyword evidence adds a few points in both modes, more of
+it costs accuracy. Without an embedder or stored vectors, or with
+``mode="keyword"``, only the keyword signal is used.
 
-A search is *answered* when its best article is close to a known phrasing
+A search is *answered* when its best article has a unit close to the query
 (cosine >= ``ANSWERED_COSINE``), or, keyword-only, when anything matched at all.
 """
 
@@ -37,14 +37,16 @@ from agent_assist.events import ArticleRef
 from agent_assist.privacy import scrub
 from agent_assist.suggest import SearchRequest, SearchResults
 from kb_cache.embedder import DIMENSIONS, Embedder
+from kb_cache.importer import text_hash
+from kb_cache.passages import passages
 from kb_cache.store import get_meta, now_iso
+from kb_cache.vectors import VectorIndex, decode
 
 __all__ = ["ANSWERED_COSINE", "KEYWORD_WEIGHT", "Hit", "KnowledgeBase"]
 
-KEYWORD_WEIGHT = 0.3
-NEIGHBOURS = 15
+KEYWORD_WEIGHT = 0.1
 ANSWERED_COSINE = 0.55
-_FTS_WEIGHTS = "0, 3.0, 1.0, 2.0, 1.0"  # rowid, title, body, triggers, tags
+_FTS_WEIGHTS = "3.0, 1.0, 2.0, 1.0"  # title, body, triggers, tags (the FTS columns, in order)
 _TERM = re.compile(r"\w+")
 # function words decide BM25 in a small cache ("my", "i"); queries of nothing else keep them
 _STOPWORDS = frozenset(
@@ -117,6 +119,7 @@ _STOPWORDS = frozenset(
     ]
 )
 _COMMON_DF = 2000  # articles a query term may match before it counts as noise
+_RANKED = 2000  # matches BM25 ranks at most (see KnowledgeBase._bm25)
 _ENOUGH = 10  # keyword hits from titles, triggers and tags that make searching bodies unnecessary
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -154,29 +157,32 @@ class Hit:
         )  # fmt: skip
 
 
-class _VectorIndex:
-    """Every stored phrasing vector in one float32 matrix, reloaded when the content changes."""
+class _Index:
+    """The :class:`VectorIndex` of a cache, reloaded when its content version changes."""
 
     def __init__(self) -> None:
         self.version: str | None = None
-        self.matrix: npt.NDArray[np.float32] = np.zeros((0, DIMENSIONS), dtype=np.float32)
-        self.owner: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
-        self.ids: list[str] = []
+        self.index = VectorIndex(np.zeros((0, DIMENSIONS), np.int8), np.zeros(0, np.int32), [])
+        self.position: dict[str, int] = {}
 
-    def refresh(self, db: sqlite_utils.Database) -> None:
+    def refresh(self, db: sqlite_utils.Database, model: str) -> VectorIndex:
+        """The index of the cache's vectors (none if another embedding ``model`` made them)."""
         version = get_meta(db, "content_version", "0")
         if version == self.version:
-            return
-        rows = db.execute("SELECT article_id, vec FROM vectors ORDER BY article_id").fetchall()
-        self.ids = sorted({row[0] for row in rows})
-        position = {article_id: i for i, article_id in enumerate(self.ids)}
-        self.owner = np.array([position[row[0]] for row in rows], dtype=np.int32)
-        if rows:
-            packed = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float16)
-            self.matrix = packed.reshape(len(rows), DIMENSIONS).astype(np.float32)
-        else:
-            self.matrix = np.zeros((0, DIMENSIONS), dtype=np.float32)
+            return self.index
+        made_by = get_meta(db, "embed_model")
+        query = "SELECT article_id, vec FROM vectors ORDER BY article_id"
+        rows = db.execute(query).fetchall() if made_by in (None, model) else []
+        ids: list[str] = []
+        owner = np.zeros(len(rows), dtype=np.int32)
+        for i, (article_id, _) in enumerate(rows):
+            if not ids or ids[-1] != article_id:
+                ids.append(article_id)
+            owner[i] = len(ids) - 1
+        self.index = VectorIndex(decode([row[1] for row in rows]), owner, ids)
+        self.position = {article_id: i for i, article_id in enumerate(ids)}
         self.version = version
+        return self.index
 
 
 class KnowledgeBase:
@@ -185,7 +191,7 @@ class KnowledgeBase:
     def __init__(self, db: sqlite_utils.Database, *, embedder: Embedder | None = None) -> None:
         self.db = db
         self.embedder = embedder
-        self._index = _VectorIndex()
+        self._index = _Index()
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
 
@@ -194,20 +200,24 @@ class KnowledgeBase:
         query: str,
         *,
         limit: int = 3,
-        mode: Literal["hybrid", "keyword"] = "hybrid",
+        mode: Literal["hybrid", "keyword", "semantic"] = "hybrid",
         log: bool = False,
     ) -> list[Hit]:
-        """The best ``limit`` articles for ``query``; ``log`` records it for the report."""
+        """The best ``limit`` articles for ``query``; ``log`` records it for the report.
+
+        ``mode``: both signals fused (``hybrid``), or one alone (for measuring them).
+        """
         terms = [t.lower() for t in _TERM.findall(query)][:32]
         embedding = None
-        if mode == "hybrid" and self.embedder is not None and query.strip():
+        if mode != "keyword" and self.embedder is not None and query.strip():
             # the model and SQLite both release the GIL: embed while the keyword query runs
             embedding = self._pool().submit(self.embedder.embed, [query])
-        keyword = self._keyword(terms)
+        keyword = self._keyword(terms) if mode != "semantic" else {}
         semantic: dict[str, float] = {}
         closest: dict[str, float] = {}
-        if embedding is not None:
-            semantic, closest = self._semantic(embedding.result()[0])
+        vector = embedding.result()[0] if embedding is not None else None
+        if vector is not None:
+            semantic, closest = self._semantic(vector, keyword)
         # without stored vectors (e.g. imported with --no-embed) keywords carry the whole score
         use_semantic = bool(semantic)
         weight = KEYWORD_WEIGHT if use_semantic else 1.0
@@ -217,7 +227,9 @@ class KnowledgeBase:
             for article_id in set(keyword) | set(semantic)
         }
         best = sorted(scores, key=lambda a: (-scores[a], a))[:limit]
-        hits = self._hits(best, scores, keyword, semantic, closest, terms)
+        hits = self._hits(
+            best, scores, keyword, semantic, closest, terms, vector if semantic else None
+        )
         if log:
             self._log(query, hits, semantic_available=use_semantic)
         return hits
@@ -249,15 +261,27 @@ class KnowledgeBase:
         return {row[0]: max(0.0, -row[1]) / top for row in rows}
 
     def _bm25(self, expression: str) -> list[tuple[str, float]]:
-        return [
-            (row[0], row[1])
-            for row in self.db.execute(
-                f"SELECT a.id, bm25(articles_fts, {_FTS_WEIGHTS}) AS rank FROM articles_fts "
-                "JOIN articles a ON a.rowid = articles_fts.rowid "
-                "WHERE articles_fts MATCH ? ORDER BY rank LIMIT 50",
-                [expression],
+        """The 50 best matches by BM25 among the first ``_RANKED`` matches.
+
+        Ranking every match of a term that thousands of articles share costs tens of
+        milliseconds in a large cache, and such a term says little anyway; the
+        semantic signal orders those articles.
+        """
+        rows = self.db.execute(
+            f"SELECT rowid, bm25(articles_fts, {_FTS_WEIGHTS}) FROM articles_fts "
+            "WHERE articles_fts MATCH ? LIMIT ?",
+            [expression, _RANKED],
+        ).fetchall()
+        best = sorted(rows, key=lambda row: row[1])[:50]
+        if not best:
+            return []
+        ids = dict(
+            self.db.execute(
+                f"SELECT rowid, id FROM articles WHERE rowid IN ({','.join('?' * len(best))})",
+                [row[0] for row in best],
             ).fetchall()
-        ]
+        )
+        return [(ids[row[0]], row[1]) for row in best if row[0] in ids]
 
     def _informative(self, terms: list[str]) -> list[str]:
         """Drop terms found in more than ``_COMMON_DF`` articles (keeping the two rarest).
@@ -283,24 +307,23 @@ class KnowledgeBase:
         return self._executor
 
     def _semantic(
-        self, vector: npt.NDArray[np.float32]
+        self, vector: npt.NDArray[np.float32], keyword: dict[str, float]
     ) -> tuple[dict[str, float], dict[str, float]]:
+        """Semantic scores (and nearest-unit cosines) of the articles near ``vector``.
+
+        Keyword hits are scored too, so fusing never misses an article because
+        its units were not among the nearest.
+        """
         with self._lock:
-            self._index.refresh(self.db)
-            index = self._index
-        if not len(index.matrix):
+            index = self._index.refresh(self.db, self.embedder.name if self.embedder else "")
+            position = self._index.position
+        if not len(index):
             return {}, {}
-        similarity = index.matrix @ vector
-        k = min(NEIGHBOURS, len(similarity))
-        nearest = np.argpartition(-similarity, k - 1)[:k]
-        votes: dict[str, float] = {}
-        closest: dict[str, float] = {}
-        for j in nearest:
-            article_id = index.ids[index.owner[j]]
-            s = float(max(similarity[j], 0.0))
-            votes[article_id] = votes.get(article_id, 0.0) + s / k
-            closest[article_id] = max(closest.get(article_id, 0.0), s)
-        semantic = {a: 0.5 * closest[a] + 0.5 * votes[a] for a in votes}
+        candidates = index.candidates(vector)
+        candidates.update(position[a] for a in keyword if a in position)
+        scored = index.score(vector, candidates)
+        semantic = {index.ids[a]: s for a, (s, _) in scored.items()}
+        closest = {index.ids[a]: c for a, (_, c) in scored.items()}
         return semantic, closest
 
     def _hits(
@@ -311,6 +334,7 @@ class KnowledgeBase:
         semantic: dict[str, float],
         closest: dict[str, float],
         terms: list[str],
+        vector: npt.NDArray[np.float32] | None = None,
     ) -> list[Hit]:
         if not ids:
             return []
@@ -326,7 +350,9 @@ class KnowledgeBase:
                 id=a,
                 title=rows[a][1],
                 score=round(scores[a], 3),
-                snippet=snippet(rows[a][2], terms),
+                snippet=snippet(
+                    rows[a][2], terms, best=self._nearest_passage(a, rows[a][2], vector)
+                ),
                 department=rows[a][3],
                 authority=rows[a][4],
                 keyword=round(keyword.get(a, 0.0), 3),
@@ -337,6 +363,26 @@ class KnowledgeBase:
             for a in ids
             if a in rows
         ]
+
+    def _nearest_passage(
+        self, article_id: str, body: str, vector: npt.NDArray[np.float32] | None
+    ) -> str | None:
+        """The body passage nearest to the query (the step that answers it), if embedded."""
+        if vector is None:
+            return None
+        texts = {text_hash("passage", p): p for p in passages(body)}
+        if not texts:
+            return None
+        rows = self.db.execute(
+            f"SELECT text_hash, vec FROM vectors WHERE article_id = ? AND text_hash IN "
+            f"({','.join('?' * len(texts))})",
+            [article_id, *texts],
+        ).fetchall()
+        if not rows:
+            return None
+        codes = decode([row[1] for row in rows]).astype(np.float32)
+        similarity = (codes @ vector) / np.maximum(np.linalg.norm(codes, axis=1), 1e-9)
+        return texts[rows[int(np.argmax(similarity))][0]]
 
     def _log(self, query: str, hits: list[Hit], *, semantic_available: bool) -> None:
         top = hits[0] if hits else None
@@ -377,8 +423,9 @@ def script_tag(tags: str) -> str | None:
     return None
 
 
-def snippet(body: str, terms: list[str], *, width: int = 160) -> str:
-    """The body sentence sharing most words with the query, matches in **bold**."""
+def snippet(body: str, terms: list[str], *, width: int = 160, best: str | None = None) -> str:
+    """``best`` (the passage nearest to the query) or else the body sentence sharing most
+    words with the query, matches in **bold**."""
     # stopwords ("the", "and") would choose the sentence and bold half of it
     stems = {t[:5] for t in terms if len(t) > 2 and t not in _STOPWORDS}
     text = re.sub(r"[#*_`>]+", "", body)
@@ -387,7 +434,7 @@ def snippet(body: str, terms: list[str], *, width: int = 160) -> str:
     def overlap(sentence: str) -> int:
         return sum(w.lower()[:5] in stems for w in _TERM.findall(sentence))
 
-    best = max(sentences, key=overlap)
+    best = best or max(sentences, key=overlap)
     if len(best) > width:
         best = best[: width - 1].rsplit(" ", 1)[0] + "…"
     return re.sub(

@@ -1,11 +1,14 @@
 """The knowledge cache on disk: SQLite (via sqlite-utils), WAL mode, versioned schema.
 
 Tables: ``articles`` (+ ``articles_fts``, FTS5 with Porter stemming over
-title, body, triggers and tags, kept in sync by triggers), ``vectors`` (one
-float16 embedding per article title and trigger phrasing, keyed by a hash of
-the text so unchanged text is never embedded twice), ``usage`` (agent
-feedback), ``searches`` (for the unanswered-questions report), ``outbox``
-(resolutions submitted while offline) and ``meta`` (e.g. the synced version).
+title, body, triggers and tags, kept in sync by triggers; ids unique ignoring
+case), ``vectors`` (one embedding per article title, tag line, body passage,
+trigger phrasing and learned phrasing, keyed by a hash of the text so
+unchanged text is never embedded twice: see :mod:`kb_cache.vectors`),
+``phrasings`` (how customers put it, learned from agents' feedback: local
+candidates and phrasings approved on the server), ``usage`` (agent feedback),
+``searches`` (for the unanswered-questions report), ``outbox`` (resolutions
+and phrasings submitted while offline) and ``meta`` (e.g. the synced version).
 
 A connection stays in the thread that opened it (SQLite's rule and ours).
 """
@@ -72,6 +75,29 @@ _MIGRATIONS: tuple[str, ...] = (
         last_error TEXT
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # 2: passages, tags and learned phrasings are embedded too; ids unique ignoring case;
+    #    candidate phrasings learned from agents' feedback
+    """
+    CREATE TABLE vectors_2 (
+        article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        text_hash TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('title', 'tags', 'passage', 'trigger', 'phrasing')),
+        vec BLOB NOT NULL,
+        PRIMARY KEY (article_id, text_hash)
+    );
+    INSERT INTO vectors_2 SELECT article_id, text_hash, kind, vec FROM vectors;
+    DROP TABLE vectors;
+    ALTER TABLE vectors_2 RENAME TO vectors;
+    CREATE UNIQUE INDEX articles_id_nocase ON articles(id COLLATE NOCASE);
+    CREATE TABLE phrasings (
+        id INTEGER PRIMARY KEY,
+        article_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('candidate', 'approved')),
+        created_at TEXT NOT NULL,
+        UNIQUE (article_id, text)
+    );
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)

@@ -4,7 +4,12 @@ The server (marquee issue) answers "changes since version N" with a payload::
 
     {"format": 1, "since": 12, "version": 15,
      "articles": [{...full article, as in an import...}, ...],
-     "deleted": ["old-article-id", ...]}
+     "deleted": ["old-article-id", ...],
+     "phrasings": [{"article_id": "card-arrival", "text": "my card never came"}, ...]}
+
+``phrasings`` (optional) are customer phrasings agents' feedback taught and a
+supervisor approved (:mod:`kb_cache.phrasings`); they join their article's
+search units, also when the article itself did not change.
 
 :func:`apply_sync` checks everything before writing: the format, that
 ``since`` is exactly the cache's synced version (a gap or replay is refused),
@@ -60,6 +65,17 @@ def apply_sync(
         raise SyncError("'articles' and 'deleted' must be lists")
     if not all(isinstance(d, str) for d in deleted):
         raise SyncError("'deleted' must list article ids")
+    phrasings = payload.get("phrasings", [])
+    if not isinstance(phrasings, list) or not all(
+        isinstance(p, dict)
+        and isinstance(p.get("article_id"), str)
+        and isinstance(p.get("text"), str)
+        and 0 < len(p["text"].strip()) <= 500
+        for p in phrasings
+    ):
+        raise SyncError(
+            "'phrasings' must list {article_id, text} objects (text up to 500 characters)"
+        )
     articles: list[Article] = []
     for index, record in enumerate(records):
         if not isinstance(record, dict):
@@ -75,4 +91,5 @@ def apply_sync(
         source=f"sync {version}",
         deleted=tuple(deleted),
         meta={"synced_version": version},
+        approved=[(p["article_id"], p["text"].strip()) for p in phrasings],
     )

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data" / "kb"
+EXPORTS = DATA / "exports"
 
 
 def kb(
@@ -71,7 +72,8 @@ def test_a_bad_import_is_one_line_and_keeps_the_cache(tmp_path: Path) -> None:
     out = kb("import", str(DATA / "bad.jsonl"), "--db", db)
     assert out.returncode == 1
     assert out.stderr.strip().endswith(
-        "bad.jsonl:2: id 'Bad Id!' must be lower-case letters, digits, '.', '_' or '-'"
+        "bad.jsonl:2: id 'Bad Id!' must be letters, digits, '.', '_' or '-' "
+        "(at most 100, starting with a letter or digit)"
     )
     export = kb("export", "--db", db)
     assert len(export.stdout.splitlines()) == 3
@@ -163,3 +165,45 @@ def test_the_first_search_on_an_empty_default_cache_loads_the_demo(tmp_path: Pat
     again = kb("search", "my pin is blocked", "--json", env=env)
     assert "loading the demo" not in again.stderr  # only once
     assert json.loads(again.stdout)["results"][0]["id"] == "pin-blocked"
+
+
+def test_a_servicenow_export_imports_with_what_was_skipped(tmp_path: Path) -> None:
+    db = str(tmp_path / "kb.db")
+    out = kb("import", str(EXPORTS / "servicenow_kb_knowledge.csv"), "--db", db, "--no-embed")
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip() == (
+        "imported 3 articles: 3 new, 0 updated, 0 unchanged; 0 phrasings embedded (skipped: "
+        "1 attachments, 1 draft (not published), 1 images, 1 older versions, "
+        "1 retired (not published))"
+    )
+    found = json.loads(kb("search", "pin blocked", "--db", db, "--json", "--keyword-only").stdout)
+    assert found["results"][0]["id"] == "KB0010002"
+
+
+def test_the_wrong_format_is_one_line(tmp_path: Path) -> None:
+    out = kb(
+        "import", str(EXPORTS / "confluence"), "--from", "markdown", "--db", str(tmp_path / "kb.db")
+    )
+    assert out.returncode == 1
+    assert (
+        out.stderr.strip() == f"agent-assist: {EXPORTS / 'confluence'}: no .md files in this folder"
+    )
+    usage = kb("import", "x", "--from", "word", "--db", str(tmp_path / "kb.db"))
+    assert usage.returncode == 2
+
+
+def test_the_report_shows_what_articles_learned(tmp_path: Path) -> None:
+    from kb_cache.phrasings import learn
+    from kb_cache.store import open_cache
+
+    db = str(tmp_path / "kb.db")
+    kb("import", str(DATA / "articles.jsonl"), "--db", db, "--no-embed")
+    learn(open_cache(db), "card-arrival", "the new card still is not here", embedder=None)
+    report = json.loads(kb("report", "--db", db, "--json").stdout)
+    assert report["phrasings"] == [
+        {"article_id": "card-arrival", "title": "Card has not arrived yet", "triggers": 2,
+         "candidates": 1, "approved": 0}
+    ]  # fmt: skip
+    text = kb("report", "--db", db).stdout
+    assert "card-arrival" in text.split("Phrasings learned")[1]
+    assert "(+50%)" in text

@@ -213,3 +213,44 @@ def test_a_cache_without_vectors_falls_back_to_full_keyword_scores(
     (hit,) = KnowledgeBase(cache, embedder=embedder).search("cancel my transfer", limit=1)
     assert hit.id == "cancel-transfer"
     assert hit.score == 1.0  # not scaled down by the missing semantic half
+
+
+def test_an_error_code_in_a_step_finds_its_article_among_the_demo(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    from kb_cache.article import Article
+    from kb_cache.demo import demo_articles, demo_vectors
+    from kb_cache.importer import write_articles
+
+    cache = open_cache(tmp_path / "demo.db")
+    login = Article(
+        id="KB0040001",
+        title="Problems logging in to the app",
+        body="1. Check the customer's app version.\n"
+        "2. If the app shows E4012, the phone's clock is wrong: set the time automatically.\n"
+        "3. Otherwise reset the passcode.",
+    )
+    articles = [*demo_articles(), login]
+    write_articles(
+        cache, articles, embedder=embedder, source="t", known=demo_vectors(embedder.name)
+    )
+    kb = KnowledgeBase(cache, embedder=embedder)
+    (hit,) = kb.search("the app keeps saying E4012", limit=1)
+    assert hit.id == "KB0040001"
+    assert "**E4012**" in hit.snippet
+
+
+def test_passages_are_what_a_question_matches(db, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+    kb = KnowledgeBase(db, embedder=embedder)
+    kinds = {row[0] for row in db.execute("SELECT kind FROM vectors")}
+    assert {"title", "passage", "trigger"} <= kinds
+    assert kb.search("can i cancel it while it is still pending")[0].id == "cancel-transfer"
+
+
+def test_vectors_another_model_made_are_not_compared(db, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+    from kb_cache.store import set_meta
+
+    set_meta(db, "embed_model", "some-other-model")
+    set_meta(db, "content_version", 99)
+    (hit,) = KnowledgeBase(db, embedder=embedder).search("cancel my transfer", limit=1)
+    assert (hit.id, hit.semantic, hit.score) == ("cancel-transfer", 0.0, 1.0)  # keywords alone

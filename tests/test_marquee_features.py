@@ -323,6 +323,50 @@ def test_the_apps_knowledge_exchange_sends_resolutions_and_syncs(
         client.stop()
 
 
+def test_a_phrasing_learned_on_one_desktop_reaches_another_after_approval(
+    node: Node, store: MarqueeStore, tmp_path: Path
+) -> None:
+    """Used it on a suggestion -> review queue -> approval -> every cache's next sync."""
+    from agent_assist.app import KnowledgeServer, exchange_knowledge
+    from agent_assist.marquee.protocol import Review
+    from kb_cache.phrasings import gains, learn
+    from kb_cache.search import KnowledgeBase
+    from kb_cache.store import open_cache
+
+    store.knowledge.publish(
+        [{"id": "KB0010001", "title": "Card has not arrived", "body": "Check the dispatch date."}]
+    )
+    desks = []
+    for name in ("ana", "ben"):
+        agent = tok(store, "agent", name, "manila")
+        client = MarqueeClient(node.url, agent, on_message=lambda m: None)
+        client.start()
+        assert client.wait_connected(5)
+        kb = KnowledgeBase(open_cache(tmp_path / f"{name}.db"), embedder=None)
+        desks.append((client, kb, KnowledgeServer(url=node.url, token=agent, client=client)))
+    try:
+        for _, kb, server in desks:
+            assert exchange_knowledge(kb, server) == (0, 1)
+        (_, ana, ana_server), (_, ben, ben_server) = desks
+        words = "hello yes it's about my card it's been two weeks and still no sign of it"
+        assert learn(ana.db, "KB0010001", words, embedder=None) == words
+        assert exchange_knowledge(ana, ana_server) == (1, -1)
+        (queued,) = store.knowledge.queue()
+        assert (queued["article_id"], queued["triggers"]) == ("KB0010001", [words])
+        store.knowledge.review(Review(id=queued["id"], decision="approve"), reviewer="maria")
+        assert exchange_knowledge(ben, ben_server) == (0, 2)
+        assert ben.db.execute("SELECT article_id, text, state FROM phrasings").fetchall() == [
+            ("KB0010001", words, "approved")
+        ]
+        assert exchange_knowledge(ana, ana_server) == (0, 2)
+        assert [(g["article_id"], g["candidates"], g["approved"]) for g in gains(ana.db)] == [
+            ("KB0010001", 0, 1)
+        ]
+    finally:
+        for client, _, _ in desks:
+            client.stop()
+
+
 def test_the_apps_knowledge_exchange_keeps_resolutions_when_offline(tmp_path: Path) -> None:
     from agent_assist.app import KnowledgeSync, exchange_knowledge
     from agent_assist.errors import MarqueeError

@@ -142,6 +142,20 @@ def test_knowledge_review_crosses_nodes(
     assert [(x["id"], x["department"]) for x in changes["articles"]] == [
         ("card-stuck-in-atm", "Cards")
     ]
+    # a phrasing an agent's feedback taught joins the article instead of replacing it
+    ana.send(json.dumps({"type": "submit", "ref": "2", "title": "Card stuck in ATM",
+                         "body": "How customers put it: the machine kept my card",
+                         "triggers": ["the machine kept my card"], "article_id": "card-stuck-in-atm"}))  # fmt: skip
+    sup.send(
+        json.dumps({"type": "review", "id": next_of(ana, "submitted")["id"], "decision": "approve"})
+    )
+    learned = next_of(sup, "reviewed")
+    assert learned["article_id"] == "card-stuck-in-atm"
+    status, body = b.get(f"/kb/changes?since={reviewed['version']}", agent)
+    assert json.loads(body) == {
+        "format": 1, "since": reviewed["version"], "version": learned["version"], "articles": [],
+        "deleted": [], "phrasings": [{"article_id": "card-stuck-in-atm", "text": "the machine kept my card"}],
+    }  # fmt: skip
 
 
 def test_when_redis_is_down_the_supervisor_gets_a_clear_error(

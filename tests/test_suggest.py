@@ -124,7 +124,13 @@ def test_the_suggester_asks_for_a_search_and_never_performs_it() -> None:
     s = Suggester()
     requests = s.feed(customer("my card has not arrived", 1.0))
     assert requests == [
-        SearchRequest(id=requests[0].id, t=1.0, query="my card has not arrived", limit=6)
+        SearchRequest(
+            id=requests[0].id,
+            t=1.0,
+            query="my card has not arrived",
+            limit=6,
+            customer="my card has not arrived",
+        )
     ]
     card = ArticleRef("card-arrival", "Card arrival", 0.8)
     out = s.answer(SearchResults(requests[0].id, 1.4, (card,)))

@@ -20,7 +20,7 @@ from agent_assist.app.ops import Op, OpWorker, RunOnMain, run_here
 from agent_assist.errors import AgentAssistError
 from agent_assist.events import ArticleRef
 from agent_assist.session import Answer, Request
-from agent_assist.suggest import SearchResults
+from agent_assist.suggest import MIN_SCORE, SearchResults
 
 if TYPE_CHECKING:
     from agent_assist.marquee.protocol import Submit, Submitted
@@ -33,7 +33,6 @@ __all__ = [
     "article",
     "connect_panel",
     "exchange_knowledge",
-    "feedback",
     "resolution",
     "search",
 ]
@@ -64,6 +63,10 @@ class KnowledgeWorker(OpWorker["KnowledgeBase"]):
     """The thread that owns the knowledge cache (see the module docstring).
 
     ``open_kb`` opens it on this thread (and may fill it with the demo the first time).
+
+    With ``learn``, **Used it** or **Helpful** on an article the call suggested keeps
+    the customer's words that brought it up as a phrasing of that article (scrubbed;
+    sent for review like a resolution: :mod:`kb_cache.phrasings`).
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class KnowledgeWorker(OpWorker["KnowledgeBase"]):
         on_status: Callable[[str], None] = lambda text: None,
         run_on_main: RunOnMain = run_here,
         sync: KnowledgeSync | None = None,
+        learn: bool = False,
     ) -> None:
         super().__init__(
             name="knowledge-worker",
@@ -86,6 +90,8 @@ class KnowledgeWorker(OpWorker["KnowledgeBase"]):
             first_tick=5.0,  # let the window settle first
         )
         self.sync, self._on_status = sync, on_status
+        self._learn = learn
+        self._heard: dict[str, str] = {}  # article id -> the customer's words that last found it
 
     def perform(self, request: Request, reply: Callable[[Answer], None]) -> None:
         """Answer a call session's search; ``reply`` runs on this thread and always comes,
@@ -98,9 +104,36 @@ class KnowledgeWorker(OpWorker["KnowledgeBase"]):
                     results = kb.answer(request)
             except Exception:  # e.g. the cache locked by a CLI sync: this search finds nothing
                 log.exception("a call's knowledge search failed")
+            self._remember(request, results)
             reply(results)
 
         self.call(answer)
+
+    def _remember(self, request: Request, results: Answer) -> None:
+        """Which customer words brought each shown article up (for learning; this thread only)."""
+        if not (self._learn and request.customer):
+            return
+        for ref in (a for a in results.articles if a.score >= MIN_SCORE):  # the shown ones
+            self._heard.pop(ref.id, None)  # newest last: the oldest go first
+            self._heard[ref.id] = request.customer
+        while len(self._heard) > 100:
+            self._heard.pop(next(iter(self._heard)))
+
+    def feedback(self, article_id: str, action: str) -> Op[KnowledgeBase, None]:
+        """Record what the agent did with an article; Used it / Helpful on a suggested
+        article also learns how the customer put it (once per suggestion)."""
+        from kb_cache.feedback import record
+        from kb_cache.phrasings import learn
+
+        def run(kb: KnowledgeBase) -> None:
+            record(kb.db, article_id, action)
+            words = self._heard.get(article_id) if action in ("used", "helpful") else None
+            if words and learn(kb.db, article_id, words, embedder=kb.embedder):
+                self._heard.pop(article_id, None)
+                if self.sync is not None:
+                    self.tick_soon()  # send it for review now
+
+        return Op(run)
 
     def _exchange(self, kb: KnowledgeBase) -> None:
         assert self.sync is not None
@@ -158,13 +191,6 @@ def article(article_id: str) -> Op[KnowledgeBase, dict[str, object] | None]:
     return Op(lambda kb: kb.article(article_id))
 
 
-def feedback(article_id: str, action: str) -> Op[KnowledgeBase, None]:
-    """Record what the agent did with an article (opened, used, helpful, ...)."""
-    from kb_cache.feedback import record
-
-    return Op(lambda kb: record(kb.db, article_id, action))
-
-
 def resolution(value: Resolution) -> Op[KnowledgeBase, int]:
     """Queue the agent's resolution in the outbox (scrubbed); returns its outbox id."""
     from kb_cache.outbox import submit_resolution
@@ -187,7 +213,7 @@ def connect_panel(panel: KnowledgePanel, knowledge: KnowledgeWorker) -> None:
         knowledge.submit(article(article_id).success(lambda found: _show(panel, found)))
 
     def acted(article_id: str, action: str) -> None:
-        knowledge.submit(feedback(article_id, action))
+        knowledge.submit(knowledge.feedback(article_id, action))
 
     def resolved(value: Resolution) -> None:
         knowledge.submit(resolution(value).success(lambda number: knowledge.tick_soon()))

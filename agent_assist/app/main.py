@@ -343,6 +343,7 @@ def _start_knowledge(
         on_status=lambda text: window.statusBar().showMessage(text, 15000),
         run_on_main=bridge.run_on_main,
         sync=sync,
+        learn=options.demo or settings.get_bool("privacy.learn_phrasings"),
     )
     connect_panel(window.knowledge, knowledge)
     knowledge.start()

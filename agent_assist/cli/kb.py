@@ -33,12 +33,17 @@ def add_kb_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> No
         "import",
         help="import articles (all or nothing)",
         description=(
-            "Import a folder of Markdown files with front matter, a .jsonl or a .csv file, or 'demo' "
-            "for the bundled Northwind Bank demo. A bad record is reported with its file and line and "
-            "nothing is stored; articles already in the cache stay as they were."
+            "Import a knowledge export: a folder of Markdown files with front matter, our .jsonl or "
+            ".csv, a ServiceNow kb_knowledge export (.csv or .xml), Zendesk Guide articles (.json), "
+            "Confluence or SharePoint pages saved as HTML (a file or a folder), or 'demo' for the "
+            "bundled Northwind Bank demo. The format is detected when the name and content make it "
+            "clear; --from says it. HTML becomes Markdown; drafts, unpublished articles, images and "
+            "attachments are skipped and counted. A bad record is reported with its file and line "
+            "and nothing is stored; articles already in the cache stay as they were."
         ),
     )
     imp.add_argument("path", metavar="PATH|demo")
+    from_option(imp)
     imp.add_argument(
         "--no-embed", action="store_true", help="skip embeddings (keyword search only)"
     )
@@ -89,6 +94,30 @@ def add_kb_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> No
     add_kb_server_commands(ksub, db_option, connection_options)
 
 
+def from_option(p: argparse.ArgumentParser) -> None:
+    from kb_cache.formats import FORMATS
+
+    p.add_argument(
+        "--from",
+        dest="fmt",
+        choices=FORMATS,
+        metavar="FORMAT",
+        help=f"the export's format: {', '.join(FORMATS)} (default: detected)",
+    )
+
+
+def read_articles(path: str, fmt: str | None) -> tuple[list[Any], str]:
+    """The articles of ``path`` (or the demo) and a note of what was skipped ('' if nothing)."""
+    from kb_cache.demo import demo_articles
+    from kb_cache.formats import parse
+
+    if path == "demo" and fmt is None:
+        return demo_articles(), ""
+    parsed = parse(path, fmt)
+    skipped = ", ".join(f"{n} {why}" for why, n in sorted(parsed.skipped.items()) if n)
+    return parsed.articles, f" (skipped: {skipped})" if skipped else ""
+
+
 def say(message: str) -> None:
     """Tell the user (stderr), as every command does."""
     print(f"agent-assist: {message}", file=sys.stderr)
@@ -103,17 +132,23 @@ def open_db_for(args: argparse.Namespace, *, seed_demo: bool = False) -> Any:
 
 def _import(args: argparse.Namespace) -> int:
     from kb_cache.cache import make_embedder
-    from kb_cache.demo import demo_articles
-    from kb_cache.importer import parse_path, write_articles
+    from kb_cache.demo import demo_vectors
+    from kb_cache.importer import write_articles
 
-    articles = demo_articles() if args.path == "demo" else parse_path(args.path)
+    articles, skipped = read_articles(args.path, args.fmt)
     db = open_db_for(args)
+    embedder = make_embedder(not args.no_embed)
+    demo = args.path == "demo" and args.fmt is None and embedder is not None
     result = write_articles(
-        db, articles, embedder=make_embedder(not args.no_embed), source=Path(args.path).name
+        db,
+        articles,
+        embedder=embedder,
+        source=Path(args.path).name,
+        known=demo_vectors(embedder.name) if demo and embedder is not None else None,
     )
     print(
         f"imported {len(articles)} articles: {result.added} new, {result.updated} updated, "
-        f"{result.unchanged} unchanged; {result.embedded} phrasings embedded",
+        f"{result.unchanged} unchanged; {result.embedded} phrasings embedded{skipped}",
         file=sys.stderr,
     )
     return 0
@@ -175,6 +210,18 @@ def _report(args: argparse.Namespace) -> int:
         print(f"  {row['count']:>4} x  {row['query']}")
     if not data["unanswered"]:
         print("  (none)")
+    print(
+        "Phrasings learned from agents' feedback (came with / new, waiting for review / approved):"
+    )
+    for row in data["phrasings"]:
+        gained = row["candidates"] + row["approved"]
+        share = f" (+{gained / row['triggers']:.0%})" if row["triggers"] else ""
+        print(
+            f"  {row['article_id']:<40} {row['triggers']:>4} / {row['candidates']:>4} / "
+            f"{row['approved']:>4}{share}"
+        )
+    if not data["phrasings"]:
+        print("  (none yet: they come from Used it / Helpful on suggested articles)")
     return 0
 
 

@@ -59,7 +59,10 @@ def add_kb_server_commands(
     review.add_argument("decision", choices=("list", "approve", "reject"))
     review.add_argument("id", nargs="?", metavar="SUBMISSION_ID")
     review.add_argument("--reason", help="why (shown to the agent's team)")
-    review.add_argument("--article-id", help="publish under this id (default: from the title)")
+    review.add_argument(
+        "--article-id",
+        help="publish under this id (default: from the title); for a phrasing, the article it joins",
+    )
     review.add_argument("--department")
     review.add_argument("--authority", help="what the agent may do alone")
     review.add_argument("--json", action="store_true")
@@ -69,10 +72,13 @@ def add_kb_server_commands(
     publish = ksub.add_parser(
         "publish",
         help="load articles into the server's knowledge (IT, on the server)",
-        description="Validate articles (Markdown folder, .jsonl, .csv or 'demo') and publish them "
+        description="Validate articles (any `kb import` format, or 'demo') and publish them "
         "as one new knowledge version in the server's database or Redis.",
     )
     publish.add_argument("path", metavar="PATH|demo")
+    from agent_assist.cli.kb import from_option
+
+    from_option(publish)
     publish.add_argument("--server-db", metavar="DB", help="the server's SQLite database")
     publish.add_argument("--redis", metavar="URL", help="the Redis of a scaled-out server")
     publish.set_defaults(run=_publish)
@@ -163,7 +169,13 @@ def _review(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(pending, ensure_ascii=False))
         for item in [] if args.json else pending:
-            print(f"{item['id']}  {item['title']}  (from {item['author']}, {item['site'] or '-'})")
+            who = f"(from {item['author']}, {item['site'] or '-'})"
+            if item.get("article_id"):  # learned from an agent's feedback
+                print(f"{item['id']}  phrasing for {item['article_id']} ({item['title']})  {who}")
+                for trigger in item["triggers"]:
+                    print(f"    “{trigger}”")
+                continue
+            print(f"{item['id']}  {item['title']}  {who}")
             print("    " + item["body"].replace("\n", "\n    "))
         if not pending and not args.json:
             print("nothing waiting for review")
@@ -198,10 +210,9 @@ def _review(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from kb_cache.demo import demo_articles
-    from kb_cache.importer import parse_path
+    from agent_assist.cli.kb import read_articles
 
-    articles = demo_articles() if args.path == "demo" else parse_path(args.path)
+    articles, skipped = read_articles(args.path, args.fmt)
     records = [
         {
             k: list(v) if isinstance(v, tuple) else v
@@ -233,5 +244,7 @@ def _publish(args: argparse.Namespace) -> int:
         if not Path(args.server_db).is_file():  # a typo must not create an empty server database
             raise UsageError(f"{args.server_db} is not a marquee server database")
         version = MarqueeStore(args.server_db).knowledge.publish(records)
-    print(f"published {len(records)} articles; knowledge version {version}", file=sys.stderr)
+    print(
+        f"published {len(records)} articles; knowledge version {version}{skipped}", file=sys.stderr
+    )
     return 0

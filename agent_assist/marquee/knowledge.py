@@ -9,7 +9,10 @@ version N asks for the changes since N and gets the sync payload that
 
 Agents' submissions wait in a review queue; a supervisor's approval turns one
 into an article (a new version, so every cache picks it up on its next sync),
-a rejection keeps its reason. The pure helpers here are shared with the Redis
+a rejection keeps its reason. A submission naming an ``article_id`` proposes
+customer phrasings of that article instead (learned from agents' feedback):
+approved, it is stored under the key ``phrasing/<submission id>`` beside the
+articles and reaches caches as the payload's ``phrasings`` list. The pure helpers here are shared with the Redis
 backend so both answer identically.
 """
 
@@ -26,15 +29,18 @@ from agent_assist.errors import AgentAssistError
 from agent_assist.marquee.protocol import Review, Reviewed, Submit
 
 __all__ = [
+    "PHRASING",
     "SYNC_FORMAT",
     "SqliteKnowledge",
     "article_from_submission",
     "free_id",
+    "phrasing_from_submission",
     "slug",
     "submission_dict",
 ]
 
 SYNC_FORMAT = 1
+PHRASING = "phrasing/"  # key prefix of approved phrasings (no article id contains '/')
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kb_articles (
     id TEXT PRIMARY KEY, record TEXT NOT NULL, version INTEGER NOT NULL,
@@ -68,6 +74,18 @@ def submission_dict(message: Submit, *, author: str, site: str, now: float) -> d
         "site": site,
         "ref": message.ref,
         "submitted_at": now,
+        **({"article_id": message.article_id} if message.article_id else {}),
+    }
+
+
+def phrasing_from_submission(
+    submission: dict[str, Any], review: Review, *, submission_id: str
+) -> dict[str, Any]:
+    """The stored record of an approved phrasing submission (the reviewer may re-target it)."""
+    return {
+        "id": f"{PHRASING}{submission_id}",
+        "article_id": review.article_id or submission["article_id"],
+        "texts": list(submission["triggers"]),
     }
 
 
@@ -97,19 +115,29 @@ def free_id(base: str, taken: Callable[[str], bool]) -> str:
 
 
 def payload(
-    since: int, version: int, articles: list[dict[str, Any]], deleted: list[str]
+    since: int, version: int, records: list[dict[str, Any]], deleted: list[str]
 ) -> dict[str, Any]:
+    """The sync payload for changed ``records`` (articles and approved phrasings, in order)."""
     if since > version:
         raise KnowledgeConflict(
             f"the cache is at knowledge version {since} but this server has only {version}"
         )
-    return {
+    body: dict[str, Any] = {
         "format": SYNC_FORMAT,
         "since": since,
         "version": version,
-        "articles": articles,
-        "deleted": deleted,
+        "articles": [r for r in records if not r["id"].startswith(PHRASING)],
+        "deleted": [d for d in deleted if not d.startswith(PHRASING)],
     }
+    phrasings = [
+        {"article_id": r["article_id"], "text": text}
+        for r in records
+        if r["id"].startswith(PHRASING)
+        for text in r["texts"]
+    ]
+    if phrasings:
+        body["phrasings"] = phrasings
+    return body
 
 
 class SqliteKnowledge:
@@ -213,13 +241,21 @@ class SqliteKnowledge:
                 return None
             article_id = version = None
             if message.decision == "approve":
-                record = article_from_submission(json.loads(row[0]), message)
-                if not message.article_id:  # a title like an existing article's must not replace it
-                    record["id"] = free_id(record["id"], lambda i: self._stored(i) is not None)
-                article_id, version = record["id"], self._bump()
+                submission = json.loads(row[0])
+                if submission.get("article_id"):
+                    record = phrasing_from_submission(submission, message, submission_id=message.id)
+                    article_id = record["article_id"]
+                else:
+                    record = article_from_submission(submission, message)
+                    if (
+                        not message.article_id
+                    ):  # a title like an existing article's must not replace it
+                        record["id"] = free_id(record["id"], lambda i: self._stored(i) is not None)
+                    article_id = record["id"]
+                version = self._bump()
                 self.db.execute(
                     "INSERT OR REPLACE INTO kb_articles(id, record, version, deleted) VALUES (?, ?, ?, 0)",
-                    [article_id, json.dumps(record, ensure_ascii=False), version],
+                    [record["id"], json.dumps(record, ensure_ascii=False), version],
                 )
             self.db.execute(
                 "UPDATE kb_submissions SET state = ?, reviewer = ?, reason = ?, article_id = ?, reviewed_at = ?"

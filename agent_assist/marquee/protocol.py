@@ -80,7 +80,7 @@ Severity: TypeAlias = Literal["info", "warning", "critical", "praise"]
 Decision: TypeAlias = Literal["approve", "reject"]
 MAX_BODY = 10_000  # characters in a submitted resolution's steps
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # as the knowledge cache requires
+_ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # as kb_cache.article requires
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 MARKUP = re.compile(r"<\s*[A-Za-z!/?]")  # what counts as markup in text (refused)
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -263,7 +263,12 @@ class FlagNotice(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Submit(_Message):
-    """Agent -> server: a front-line resolution for the review queue (already PII-scrubbed)."""
+    """Agent -> server: a front-line resolution for the review queue (already PII-scrubbed).
+
+    With ``article_id`` it proposes no new article but ``triggers`` as new customer
+    phrasings of that existing article (learned from the agent's feedback);
+    ``title`` is then the article's title, for the reviewer.
+    """
 
     TYPE: ClassVar[str] = "submit"
     ref: str  # the client's own id for the submission, echoed in ``submitted``
@@ -271,6 +276,7 @@ class Submit(_Message):
     body: str
     tags: tuple[str, ...] = ()
     triggers: tuple[str, ...] = ()
+    article_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,11 +401,14 @@ def _check_semantics(message: _Message) -> None:
             _check_text(item, "submit tags and triggers", limit=200)
         if len(message.tags) + len(message.triggers) > 50:
             raise ProtocolError("submit has more than 50 tags and triggers")
+        if message.article_id is not None:
+            if not _ARTICLE_ID.match(message.article_id):
+                raise ProtocolError("submit.article_id is not an article id")
+            if not message.triggers:
+                raise ProtocolError("a phrasing submission (with article_id) needs its triggers")
     if isinstance(message, Review):
         if message.article_id is not None and not _ARTICLE_ID.match(message.article_id):
-            raise ProtocolError(
-                "review.article_id must be lower-case letters, digits, '.', '_' or '-'"
-            )
+            raise ProtocolError("review.article_id must be letters, digits, '.', '_' or '-'")
         for name in ("reason", "department", "authority"):
             value = getattr(message, name)
             if value is not None:

@@ -38,6 +38,7 @@ from agent_assist.marquee.knowledge import (
     article_from_submission,
     free_id,
     payload,
+    phrasing_from_submission,
     submission_dict,
 )
 from agent_assist.marquee.protocol import (
@@ -427,23 +428,31 @@ class RedisBackend:
         )
         if raw is None:
             return None
-        article_id, entry = "", ""
+        article_id, key, entry = "", "", ""
         if message.decision == "approve":
-            record = article_from_submission(json.loads(raw), message)
-            if not message.article_id:  # a title like an existing article's must not replace it
-                entries = await self._call(
-                    "read knowledge", self._redis.hgetall(self._key("kb:articles"))
-                )
-                live = {k.decode() for k, v in entries.items() if not json.loads(v).get("deleted")}
-                record["id"] = free_id(record["id"], live.__contains__)
-            article_id = record["id"]
+            submission = json.loads(raw)
+            if submission.get("article_id"):  # phrasings of an existing article
+                record = phrasing_from_submission(submission, message, submission_id=message.id)
+                article_id = record["article_id"]
+            else:
+                record = article_from_submission(submission, message)
+                if not message.article_id:  # a title like an existing article's must not replace it
+                    entries = await self._call(
+                        "read knowledge", self._redis.hgetall(self._key("kb:articles"))
+                    )
+                    live = {
+                        k.decode() for k, v in entries.items() if not json.loads(v).get("deleted")
+                    }
+                    record["id"] = free_id(record["id"], live.__contains__)
+                article_id = record["id"]
+            key = record["id"]
             entry = json.dumps(
                 {"version": _PLACEHOLDER, "record": record, "deleted": False},
                 ensure_ascii=False,
                 separators=(",", ":"),  # the script looks for '"version":-1'
             )
         keys = [self._key(k) for k in ("kb:state", "kb:version", "kb:articles")]
-        args = [message.id, message.decision + "d", article_id, entry]
+        args = [message.id, message.decision + "d", key, entry]
         version = int(
             await self._call("record the review", self._scripts["review"](keys=keys, args=args))
         )

@@ -1,0 +1,94 @@
+"""One knowledge article as every import format, sync and the demo produce it.
+
+Fields: ``id``, ``title``, ``body`` (Markdown resolution steps), ``tags`` and
+``triggers`` (lists: example customer phrasings), ``department`` (where to
+route), ``authority`` (what the agent may do alone).
+
+Ids keep their case (``KB0010001`` stays ``KB0010001``: the form ServiceNow and
+most enterprise knowledge bases use) but two ids that differ only in case name
+the same article: :func:`same_id` compares them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from agent_assist.errors import KnowledgeImportError
+
+__all__ = ["FIELDS", "ID_RULE", "Article", "id_key", "same_id", "valid_id", "validate_record"]
+
+FIELDS = ("id", "title", "body", "tags", "triggers", "department", "authority")
+_LISTS = ("tags", "triggers")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+ID_RULE = "letters, digits, '.', '_' or '-' (at most 100, starting with a letter or digit)"
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: str
+    title: str
+    body: str
+    tags: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ()
+    department: str | None = None
+    authority: str | None = None
+
+    def content_key(self) -> str:
+        """A hash of everything but the id: an unchanged import keeps the version."""
+        data = [
+            self.title,
+            self.body,
+            list(self.tags),
+            list(self.triggers),
+            self.department,
+            self.authority,
+        ]
+        return hashlib.sha256(json.dumps(data).encode()).hexdigest()
+
+
+def valid_id(value: str) -> bool:
+    """Whether ``value`` may be an article id (see :data:`ID_RULE`)."""
+    return bool(_ID.match(value))
+
+
+def id_key(article_id: str) -> str:
+    """What two ids must differ in to name different articles (their case does not count)."""
+    return article_id.casefold()
+
+
+def same_id(a: str, b: str) -> bool:
+    return id_key(a) == id_key(b)
+
+
+def validate_record(data: dict[str, Any], *, path: str, line: int) -> Article:
+    """One article from its field dict, or KnowledgeImportError naming ``path`` and ``line``."""
+
+    def fail(message: str) -> KnowledgeImportError:
+        return KnowledgeImportError(message, path=path, line=line)
+
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise fail(f"unknown field {unknown[0]!r} (fields: {', '.join(FIELDS)})")
+    values: dict[str, Any] = {}
+    for name in ("id", "title", "body"):
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise fail(f"{name!r} is required and must be text")
+        values[name] = value.strip()
+    if not valid_id(values["id"]):
+        raise fail(f"id {values['id']!r} must be {ID_RULE}")
+    for name in _LISTS:
+        items = data.get(name) or []
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise fail(f"{name!r} must be a list of text")
+        values[name] = tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
+    for name in ("department", "authority"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise fail(f"{name!r} must be text")
+        values[name] = value.strip() or None if isinstance(value, str) else None
+    return Article(**values)

@@ -1,0 +1,123 @@
+"""Our own formats (ARCHITECTURE.md §5): Markdown with front matter, JSON Lines, CSV.
+
+In Markdown the fields are a front-matter block (``key: value``, ``key: [a, b]``
+and ``- item`` lists) and the body is the rest of the file; a file without an
+``id`` takes its file name (case kept). In CSV, lists are ``|``-separated.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from agent_assist.errors import KnowledgeImportError
+from kb_cache.article import validate_record
+from kb_cache.formats import Located, Parsed
+
+__all__ = ["csv_records", "jsonl", "markdown"]
+
+_LISTS = ("tags", "triggers")
+
+
+def jsonl(path: Path) -> Parsed:
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise KnowledgeImportError(
+                f"not valid JSON ({exc.msg})", path=str(path), line=number
+            ) from None
+        if not isinstance(data, dict):
+            raise KnowledgeImportError(
+                "each line must be a JSON object", path=str(path), line=number
+            )
+        items.append(Located(validate_record(data, path=str(path), line=number), str(path), number))
+    return Parsed("jsonl", items)
+
+
+def csv_records(path: Path) -> Parsed:
+    items = []
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        start = 2  # a record may span lines: report the line it starts on
+        for row in reader:
+            if None in row:
+                raise KnowledgeImportError("more values than columns", path=str(path), line=start)
+            data: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
+            for name in _LISTS:
+                if name in data:
+                    data[name] = data[name].split("|")
+            article = validate_record(data, path=str(path), line=start)
+            items.append(Located(article, str(path), start))
+            start = reader.line_num + 1
+    return Parsed("csv", items)
+
+
+def front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
+    """Parse ``---`` front matter; returns (fields, body, line the body starts on)."""
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        raise KnowledgeImportError(
+            "no front matter (the file must start with ---)", path=str(path), line=1
+        )
+    data: dict[str, Any] = {}
+    current: str | None = None
+    for number, raw in enumerate(lines[1:], start=2):
+        line = raw.rstrip()
+        if line.strip() == "---":
+            return data, "\n".join(lines[number:]).strip(), number
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        item = re.match(r"^\s*-\s+(.*)$", line)
+        if item and current is not None and isinstance(data.get(current), list):
+            data[current].append(_unquote(item.group(1)))
+            continue
+        pair = re.match(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$", line)
+        if not pair:
+            raise KnowledgeImportError(f"cannot read {line.strip()!r}", path=str(path), line=number)
+        key, value = pair.group(1), pair.group(2).strip()
+        current = key
+        if not value:
+            data[key] = []
+        elif value.startswith("["):
+            if not value.endswith("]"):
+                raise KnowledgeImportError(
+                    f"list for {key!r} is not closed", path=str(path), line=number
+                )
+            data[key] = [
+                _unquote(v)
+                for v in next(csv.reader([value[1:-1]], skipinitialspace=True), [])
+                if v.strip()
+            ]
+        else:
+            data[key] = _unquote(value)
+    raise KnowledgeImportError(
+        "front matter is not closed with ---", path=str(path), line=len(lines)
+    )
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def markdown(folder: Path) -> Parsed:
+    files = sorted(folder.rglob("*.md"))
+    if not files:
+        raise KnowledgeImportError("no .md files in this folder", path=str(folder))
+    items = []
+    for file in files:
+        data, body, body_line = front_matter(file.read_text(encoding="utf-8-sig"), file)
+        data.setdefault("id", file.stem)  # ids keep their case (KB0010001.md)
+        data["body"] = body
+        line = body_line if not body else 1
+        items.append(Located(validate_record(data, path=str(file), line=line), str(file), 1))
+    return Parsed("markdown", items)
