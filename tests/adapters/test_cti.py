@@ -16,7 +16,7 @@ from agent_assist.cti.bridge import CtiBridge
 from agent_assist.cti.protocol import handle_message
 from agent_assist.events import Call, Event, Mute
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from agent_assist.errors import KnowledgeError
 from kb_cache.embedder import DIMENSIONS, Embedder
 
-REFERENCE = json.loads((Path(__file__).parent / "data" / "minilm_reference.json").read_text())
+REFERENCE = json.loads((Path(__file__).parents[1] / "data" / "minilm_reference.json").read_text())
 
 
 @pytest.fixture(scope="module")

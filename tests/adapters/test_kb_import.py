@@ -12,7 +12,7 @@ from kb_cache.exporter import export
 from kb_cache.importer import import_path, parse_path
 from kb_cache.store import SCHEMA_VERSION, open_cache
 
-DATA = Path(__file__).parent / "data" / "kb"
+DATA = Path(__file__).parents[1] / "data" / "kb"
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from kb_cache.search import KnowledgeBase
 from kb_cache.store import open_cache
 from kb_cache.sync import apply_sync, synced_version
 
-DATA = Path(__file__).parent / "data" / "kb"
+DATA = Path(__file__).parents[1] / "data" / "kb"
 
 
 @pytest.fixture(scope="module")

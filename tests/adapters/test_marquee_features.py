@@ -19,7 +19,7 @@ from agent_assist.marquee.store import MarqueeStore
 from agent_assist.marquee.tls import client_context, fingerprint
 from tests.support.marquee import Node, next_of, open_session, quiet
 
-KB = Path(__file__).parent / "data" / "kb"
+KB = Path(__file__).parents[1] / "data" / "kb"
 
 
 @pytest.fixture

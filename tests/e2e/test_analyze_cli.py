@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-SCENARIOS = Path(__file__).parent / "data" / "scenarios"
+SCENARIOS = Path(__file__).parents[1] / "data" / "scenarios"
 
 
 def analyze(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

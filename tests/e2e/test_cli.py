@@ -52,7 +52,7 @@ def test_every_command_explains_itself(args: tuple[str, ...], words: str) -> Non
 
 
 def test_a_command_group_without_an_action_prints_usage_and_exits_2() -> None:
-    out = cli("marquee")  # plain `agent-assist` opens the desktop app instead (tests/test_app.py)
+    out = cli("marquee")  # plain `agent-assist` opens the desktop app instead (e2e/test_app.py)
     assert out.returncode == 2
     assert "usage: agent-assist marquee" in out.stderr
 

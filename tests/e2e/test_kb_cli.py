@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-DATA = Path(__file__).parent / "data" / "kb"
+DATA = Path(__file__).parents[1] / "data" / "kb"
 
 
 def kb(

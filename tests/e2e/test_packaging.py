@@ -24,7 +24,7 @@ from agent_assist.release import verify_release
 from agent_assist.signing import generate_key, load_public_key
 from tests.support.packaging import build_stand_in_msi, need
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WIX = "{http://schemas.microsoft.com/wix/2006/wi}"
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from agent_assist.config import SCHEMA
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "packaging" / "site.toml.example"
+TEMPLATE = Path(__file__).resolve().parents[2] / "packaging" / "site.toml.example"
 
 
 def policy(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -35,10 +35,10 @@ from agent_assist.signing import (
     verify_file,
 )
 from audio.models import ModelStore
+from tests.adapters.test_models import MODEL_FILES
 from tests.support.packaging import build_stand_in_msi, need
-from tests.test_models import MODEL_FILES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ from agent_assist.config import (
 )
 from agent_assist.errors import SettingLockedError, SettingsError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "packaging" / "site.toml.example"
 
 

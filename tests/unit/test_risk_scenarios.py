@@ -15,7 +15,7 @@ from agent_assist.events import Flag, from_dict
 from agent_assist.risk.pack import RulePack, load_pack
 from agent_assist.session import CallSession
 
-SCENARIOS = sorted((Path(__file__).parent / "data" / "scenarios").glob("*.json"))
+SCENARIOS = sorted((Path(__file__).parents[1] / "data" / "scenarios").glob("*.json"))
 
 
 @pytest.fixture(scope="module")
