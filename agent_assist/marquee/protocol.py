@@ -60,6 +60,7 @@ __all__ = [
     "Welcome",
     "decode",
     "encode",
+    "validate",
 ]
 
 PROTOCOL_VERSION = 1
@@ -69,6 +70,7 @@ Priority: TypeAlias = Literal["info", "warning", "urgent"]
 Role: TypeAlias = Literal["agent", "supervisor", "admin"]
 Severity: TypeAlias = Literal["info", "warning", "critical", "praise"]
 Decision: TypeAlias = Literal["approve", "reject"]
+Phase: TypeAlias = Literal["pending", "active", "retired"]
 MAX_BODY = 10_000  # characters in a submitted resolution's steps
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # as the knowledge cache requires
@@ -181,6 +183,27 @@ class Announcement(_Message):
     starts_at: float | None = None
     expires_at: float | None = None
     edited_at: float | None = None
+
+    def phase(self, now: float) -> Phase:
+        """Where ``now`` (Unix epoch, s) falls in the announcement's window.
+
+        "pending" before ``starts_at``, "retired" from ``expires_at`` on (an
+        expiry wins over a start), "active" in between; a missing bound is open.
+        """
+        if self.expires_at is not None and self.expires_at <= now:
+            return "retired"
+        if self.starts_at is not None and self.starts_at > now:
+            return "pending"
+        return "active"
+
+    def is_active(self, now: float) -> bool:
+        """True when it should be on screen at ``now`` (Unix epoch, s)."""
+        return self.phase(now) == "active"
+
+    @property
+    def needs_acknowledgement(self) -> bool:
+        """Urgent ones are read when the agent acknowledges them; the rest once shown."""
+        return self.priority == "urgent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,3 +415,8 @@ def decode(frame: str | bytes) -> Message:
     )
     _check_semantics(message)
     return message
+
+
+def validate(message: Message) -> None:
+    """Raise ProtocolError if the server would refuse ``message`` (exactly as it decodes it)."""
+    decode(encode(message))

@@ -241,6 +241,22 @@ def test_info_counts_as_seen_once_shown_and_urgent_comes_first(qtbot: QtBot) -> 
     assert ticker.scroller.text == "Outage"
 
 
+def test_a_scheduled_urgent_announcement_notifies_when_it_starts(qtbot: QtBot) -> None:
+    clock = [1000.0]
+    ticker = MarqueeTicker(theme=LIGHT, now=lambda: clock[0])
+    qtbot.addWidget(ticker)
+    arrived: list[Announcement] = []
+    ticker.urgent_arrived.connect(arrived.append)
+    ticker.show_message(announcement("u1", "urgent", starts_at=1060.0))
+    ticker.show_message(announcement("u1", "urgent", starts_at=1060.0))  # a repeat
+    assert arrived == []
+    clock[0] = 1060.0
+    ticker.refresh()
+    ticker.refresh()
+    assert [a.id for a in arrived] == ["u1"]
+    assert ticker.urgent_bar.isVisibleTo(ticker)
+
+
 def test_scheduled_expired_and_retracted_announcements_are_not_shown(qtbot: QtBot) -> None:
     clock = [1000.0]
     ticker = MarqueeTicker(theme=LIGHT, now=lambda: clock[0])
