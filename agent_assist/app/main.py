@@ -160,6 +160,7 @@ def run_app(options: AppOptions) -> int:
         if worker is not None:
             cleanup.append(worker.stop)
             connect_mute_toggle(window, worker)
+            connect_snooze(window, worker)
 
     if server is not None:  # the demo supervisor speaks up during the call
         announcer = MarqueeClient(
@@ -209,6 +210,11 @@ def connect_mute_toggle(window: Any, worker: CallWorker) -> None:
         worker.inject(lambda t: Mute(t=t, muted=muted, source="app"))
 
     window.strip.mute_toggled.connect(toggled)
+
+
+def connect_snooze(window: Any, worker: CallWorker) -> None:
+    """A kind the agent snoozes on a coaching card stops being raised for the rest of the call."""
+    window.coaching.snoozed.connect(worker.snooze)
 
 
 def _start_replay(

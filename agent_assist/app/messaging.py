@@ -38,6 +38,8 @@ def share_flag(event: object, client: Any, window: Any) -> None:
 
     if not isinstance(event, Flag) or event.severity == "praise" or not client.wait_connected(0):
         return
+    if window.coaching.snoozes.silences(event):
+        return  # what the agent snoozed is neither shown nor shared
     summary = FlagSummary(kind=event.kind, severity=event.severity, at=time.time())
     if quietly(lambda: client.send(summary)):
         window.show_shared(event)

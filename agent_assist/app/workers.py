@@ -74,11 +74,16 @@ class CallWorker(threading.Thread):
         self.stop_event = threading.Event()
         self.error: str | None = None
         self._injected: queue.SimpleQueue[Callable[[float], Event]] = queue.SimpleQueue()
+        self._snoozes: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._t = 0.0  # call time of the newest event from the source
 
     def inject(self, make: Callable[[float], Event]) -> None:
         """Add an event (made with the current call time, s) from the GUI, e.g. the mute toggle."""
         self._injected.put(make)
+
+    def snooze(self, kind: str) -> None:
+        """The agent snoozed ``kind`` (from the GUI): applied before the next event."""
+        self._snoozes.put(kind)
 
     def run(self) -> None:
         from agent_assist.events import ErrorEvent
@@ -95,6 +100,8 @@ class CallWorker(threading.Thread):
         try:
             session = CallSession(pack=load_pack(None), search=search)
             for event in self._source(self.stop_event):
+                while not self._snoozes.empty():
+                    session.snooze(self._snoozes.get())
                 while not self._injected.empty():  # the app's own events, at the current call time
                     self._feed(session, self._injected.get()(self._t))
                 self._t = max(self._t, event.t)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
 from agent_assist.events import ArticleRef, Call, Flag, Level, Mute, Suggestion, Utterance
@@ -162,6 +163,20 @@ def test_a_snoozed_kind_stays_quiet_for_the_call_but_never_hides_a_critical(qtbo
     panel.clear_call()  # a new call: snoozes are gone
     panel.show_flag(flag("fast_speech", "info"))
     assert panel.cards[0].flag.kind == "fast_speech"
+
+
+def test_a_critical_card_offers_no_snooze(qtbot: QtBot) -> None:
+    panel = CoachingPanel(theme=LIGHT)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.show_flag(flag("profanity", "critical"))
+    panel.show_flag(flag("rudeness", "warning"))
+    snoozes = {
+        card.flag.kind: next(b for b in card.findChildren(QToolButton) if b.text() == "Snooze")
+        for card in panel.cards
+    }
+    assert snoozes["profanity"].isHidden()
+    assert not snoozes["rudeness"].isHidden()
 
 
 def test_only_the_newest_cards_stay(qtbot: QtBot) -> None:

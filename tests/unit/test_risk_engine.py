@@ -206,6 +206,12 @@ def test_a_bare_transcript_without_call_events_is_analysed() -> None:
     assert kinds(RiskEngine().feed(agent("calm down", 1.0))) == ["rudeness"]
 
 
+def test_a_snooze_never_silences_a_critical_flag(engine: RiskEngine) -> None:
+    """The view's rule too: the customer may be hearing profanity on a live line."""
+    engine.snooze("profanity")
+    assert "profanity" in kinds(feed(engine, [agent("oh shit", 1.0)]))
+
+
 def test_unknown_kinds_cannot_be_snoozed(engine: RiskEngine) -> None:
     with pytest.raises(ValueError, match="unknown flag kind"):
         engine.snooze("grumpiness")
