@@ -60,6 +60,13 @@ def installed_names(store: ModelStore) -> list[str]:
     return [m.name for m in store.installed() if m.origin == "folder"]
 
 
+def test_importing_the_model_store_does_not_load_cryptography() -> None:
+    """Only installing a signed bundle needs signature checks; finding a model must stay light."""
+    code = "import sys, audio.models; print('cryptography' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_install_from_a_url(store: ModelStore, server: FileServer) -> None:
     seen = []
     model = store.install(
