@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent_assist.errors import AgentAssistError, EventFormatError
+from agent_assist.errors import AgentAssistError, EventFormatError, RetryLaterError
 from agent_assist.events import ArticleRef, Event, decode_lines
 
 log = logging.getLogger("agent_assist.app")
@@ -258,11 +258,11 @@ def exchange_knowledge(kb: Any, server: KnowledgeServer) -> tuple[int, int]:
         except (ProtocolError, KeyError, TypeError) as exc:
             raise Rejected(str(exc)) from None
         if not server.client.wait_connected(0):
-            raise OSError("not connected")
+            raise RetryLaterError("not connected to the marquee server")
         try:
             server.client.submit(message)
         except AgentAssistError as exc:
-            raise OSError(str(exc)) from None
+            raise RetryLaterError(str(exc)) from None
 
     sent, _ = flush(kb.db, send)
     since = synced_version(kb.db)

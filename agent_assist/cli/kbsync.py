@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent_assist.errors import AgentAssistError, UsageError
+from agent_assist.errors import AgentAssistError, RetryLaterError, UsageError
 
 __all__ = ["add_kbsync_commands"]
 
@@ -153,9 +153,9 @@ def _push(args: argparse.Namespace) -> int:
         except ServerRefused as exc:
             if exc.code in _FOR_GOOD:  # this submission itself is wrong
                 raise Rejected(str(exc)) from None
-            raise OSError(str(exc)) from None  # rate limited, unavailable: try again later
+            raise RetryLaterError(str(exc)) from None  # rate limited, unavailable: try again later
         except AgentAssistError as exc:
-            raise OSError(str(exc)) from None
+            raise RetryLaterError(str(exc)) from None
 
     try:
         sent, left = flush(db, send)

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from agent_assist.errors import AgentAssistError, UsageError
+from agent_assist.errors import AgentAssistError, NoAnswerError, ServerRefused, UsageError
 
 __all__ = [
     "ServerRefused",
@@ -200,18 +200,6 @@ def _token_create(args: argparse.Namespace) -> int:
     return 0
 
 
-class _NoAnswer(AgentAssistError):
-    pass
-
-
-class ServerRefused(AgentAssistError):
-    """The server answered with an error message; ``code`` says why (e.g. rate_limited)."""
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 class Session:
     """A short synchronous conversation with the server for one CLI command."""
 
@@ -273,7 +261,7 @@ class Session:
         try:
             frame = self.ws.recv(timeout=timeout)
         except TimeoutError:
-            raise _NoAnswer("the marquee server did not answer in time") from None
+            raise NoAnswerError("the marquee server did not answer in time") from None
         except ConnectionClosed as exc:
             reason = f" ({exc.rcvd.reason})" if exc.rcvd and exc.rcvd.reason else ""
             raise AgentAssistError(f"the marquee server closed the connection{reason}") from None
@@ -399,7 +387,7 @@ def _listen(args: argparse.Namespace) -> int:
                     wait = None if start is None else max(0.01, start - time.time())
                     try:
                         message = session.recv(timeout=wait)
-                    except _NoAnswer:
+                    except NoAnswerError:
                         if wait is None:
                             raise
                         continue  # a scheduled one is due

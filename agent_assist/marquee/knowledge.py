@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agent_assist.errors import AgentAssistError
+from agent_assist.errors import KnowledgeConflict
 from agent_assist.marquee.protocol import Review, Reviewed, Submit
 
 __all__ = [
@@ -46,10 +46,6 @@ CREATE TABLE IF NOT EXISTS kb_submissions (
     reviewer TEXT, reason TEXT, article_id TEXT, reviewed_at REAL
 );
 """
-
-
-class KnowledgeConflict(AgentAssistError):
-    """A client's cache claims a version the server never had (e.g. the server was reset)."""
 
 
 def slug(title: str) -> str:

@@ -48,9 +48,8 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from agent_assist.errors import AgentAssistError
+from agent_assist.errors import AgentAssistError, KnowledgeConflict
 from agent_assist.marquee.backend import Backend, Change, LocalBackend
-from agent_assist.marquee.knowledge import KnowledgeConflict
 from agent_assist.marquee.protocol import (
     MAX_FRAME,
     PROTOCOL_VERSION,

@@ -22,8 +22,12 @@ __all__ = ["PinMismatchError", "client_context", "fingerprint"]
 _PIN = re.compile(r"^[0-9a-f]{64}$")
 
 
-class PinMismatchError(ssl.SSLCertVerificationError):
-    """The server's certificate is not the pinned one."""
+class PinMismatchError(ssl.SSLCertVerificationError, MarqueeError):
+    """The server's certificate is not the pinned one.
+
+    An SSL verification error first, so TLS layers fail the handshake as for any
+    untrusted certificate; a :class:`MarqueeError` too, so it is in our tree.
+    """
 
 
 def fingerprint(der: bytes) -> str:

@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from agent_assist.errors import PhraseSyntaxError
+
 __all__ = ["Match", "Phrase", "PhraseSet", "PhraseSyntaxError", "normalize"]
 
 _CONTRACTIONS = {
@@ -45,10 +47,6 @@ def normalize(text: str) -> list[str]:
         else:
             words.append(raw.replace("'", ""))
     return words
-
-
-class PhraseSyntaxError(ValueError):
-    """A pattern that cannot be compiled; the message says why."""
 
 
 Slot = tuple[tuple[str, ...], ...]  # alternatives, each a word sequence ("*" = any word)

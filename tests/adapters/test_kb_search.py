@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agent_assist.errors import KnowledgeError, SyncError
+from agent_assist.errors import KnowledgeError, RetryLaterError, SyncError
 from kb_cache.embedder import Embedder
 from kb_cache.feedback import record, report
 from kb_cache.importer import import_path
@@ -127,7 +127,7 @@ def test_submissions_queue_offline_and_send_in_order_when_online(db) -> None:  #
     second = submit_resolution(db, title="Card stuck in ATM abroad", steps="1. Freeze the card")
 
     def offline(payload: dict[str, Any]) -> None:
-        raise ConnectionError("server unreachable")
+        raise RetryLaterError("server unreachable")
 
     assert flush(db, offline) == (0, 2)
     sent: list[str] = []
