@@ -248,7 +248,7 @@ def test_cli_send_list_receipts_retract_listen(server: Running, tmp_path: Path) 
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "agent_assist", "marquee", *args, "--server", server.url],
-                              capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+                              capture_output=True, text=True, timeout=240, check=False)  # fmt: skip
 
     sent = cli(
         "send", "Outage in region 3", "--priority", "urgent", "--site", "manila", "--token", sup
@@ -258,8 +258,12 @@ def test_cli_send_list_receipts_retract_listen(server: Running, tmp_path: Path) 
     listened = cli("listen", "--jsonl", "--ack", "--count", "1", "--token", agent)
     event = json.loads(listened.stdout)
     assert (event["type"], event["id"], event["priority"]) == ("marquee", announcement_id, "urgent")
-    time.sleep(0.2)
-    receipts = json.loads(cli("receipts", announcement_id, "--json", "--token", sup).stdout)
+    deadline = time.monotonic() + 60  # until the server has stored the ack
+    while True:
+        receipts = json.loads(cli("receipts", announcement_id, "--json", "--token", sup).stdout)
+        if receipts["seen"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert [s["name"] for s in receipts["seen"]] == ["ana"]
     assert announcement_id in cli("list", "--token", sup).stdout
     assert cli("retract", announcement_id, "--token", sup).returncode == 0
@@ -274,7 +278,7 @@ def test_cli_send_list_receipts_retract_listen(server: Running, tmp_path: Path) 
 def test_token_create_prints_a_token_the_server_accepts(server: Running, tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "agent_assist", "token", "create", "--role", "agent", "--name", "dee", "--db", str(server.db)],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     assert out.returncode == 0
     ws, backlog = session(server, out.stdout.strip())

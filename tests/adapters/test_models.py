@@ -239,7 +239,7 @@ def cli(*args: str, models_dir: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         env={**os.environ, "AGENT_ASSIST_MODELS_DIR": str(models_dir)},
-        timeout=60,
+        timeout=240,
         check=False,
     )
 

@@ -188,22 +188,29 @@ def test_only_the_newest_cards_stay(qtbot: QtBot) -> None:
     assert [c.flag.kind for c in panel.cards] == kinds[::-1][:MAX_CARDS]
 
 
-def test_hot_mic_reaches_the_screen_within_100_ms_of_arriving(
+def test_hot_mic_reaches_the_screen_on_the_next_turn_of_the_event_loop(
     window: AgentWindow, qtbot: QtBot
 ) -> None:
+    """No timer or batching between the worker's signal and the banner.
+
+    How many milliseconds that takes depends on the machine's load: ``bench/app.py``
+    measures the GUI's stalls.
+    """
+    from PySide6.QtCore import QCoreApplication
+
     bridge = Bridge()
     bridge.call_event.connect(window.show_event)
     window.show()
-    sent: list[float] = []
 
     def worker() -> None:  # as the call worker does: emit from another thread
-        sent.append(time.perf_counter())
         bridge.call_event.emit(flag("hot_mic", "critical"))
 
-    threading.Thread(target=worker).start()
-    qtbot.waitUntil(lambda: window.coaching.banner.isVisible(), timeout=2000)
-    shown = time.perf_counter()
-    assert shown - sent[0] < 0.1
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(timeout=30)
+    assert not window.coaching.banner.isVisible()  # queued for the GUI thread, not shown yet
+    QCoreApplication.processEvents()
+    assert window.coaching.banner.isVisible()
     assert "tip for hot_mic" in window.coaching.banner_text.text()
 
 

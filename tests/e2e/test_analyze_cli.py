@@ -15,7 +15,7 @@ SCENARIOS = Path(__file__).parents[1] / "data" / "scenarios"
 def analyze(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "agent_assist", "analyze", *args],
-        input=stdin, capture_output=True, text=True, timeout=60, check=False,
+        input=stdin, capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
 
 

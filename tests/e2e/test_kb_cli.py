@@ -8,15 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 DATA = Path(__file__).parents[1] / "data" / "kb"
 
 
 def kb(
-    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "agent_assist", "kb", *args],
-        input=stdin, capture_output=True, text=True, timeout=120, check=False,
+        input=stdin, capture_output=True, text=True, timeout=timeout, check=False,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
 
@@ -147,6 +149,7 @@ def test_analyze_suggests_articles_while_the_customer_explains(tmp_path: Path) -
     assert suggestions[0]["t"] >= 2.0
 
 
+@pytest.mark.timeout(900)  # seeding embeds every demo trigger: minutes on a busy machine
 def test_the_first_search_on_an_empty_default_cache_loads_the_demo(tmp_path: Path) -> None:
     env = {"AGENT_ASSIST_KB": str(tmp_path / "default.db")}
     out = kb(
@@ -155,6 +158,7 @@ def test_the_first_search_on_an_empty_default_cache_loads_the_demo(tmp_path: Pat
         "1",
         stdin="i ordered a card two weeks ago and it never came\n",
         env=env,
+        timeout=840,
     )
     assert out.returncode == 0, out.stderr
     assert "loading the demo knowledge base" in out.stderr

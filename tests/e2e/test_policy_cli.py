@@ -20,7 +20,7 @@ def policy(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         [sys.executable, "-m", "agent_assist", "policy", *args],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=240,
         env={**os.environ, **(env or {})},
         check=False,
     )

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(a) for a in args], capture_output=True, text=True, check=False, env=env, timeout=60
+        [str(a) for a in args], capture_output=True, text=True, check=False, env=env, timeout=240
     )
 
 
