@@ -79,6 +79,7 @@ class Artifact:
     sha256: str
 
     def to_json(self) -> dict[str, object]:
+        """The artifact as the manifest lists it: name, size in bytes, SHA-256."""
         return {"name": self.name, "size": self.size, "sha256": self.sha256}
 
 
@@ -94,6 +95,7 @@ class Manifest:
     contents: Mapping[str, str] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
+        """The manifest as the JSON bytes that are signed (and written beside the release)."""
         document: dict[str, object] = {
             "format": FORMAT,
             "kind": self.kind,

@@ -31,6 +31,8 @@ Search = Callable[[str], Sequence[ArticleRef]]
 
 @dataclass
 class Suggester:
+    """Live article suggestions for one call (see the module docstring); ``search`` is injected."""
+
     search: Search
     min_interval: float = 1.0  # s between searches
     window: float = 45.0  # s of conversation searched
@@ -52,6 +54,7 @@ class Suggester:
         return list(self._shown)
 
     def feed(self, event: Event) -> list[Suggestion]:
+        """A suggestion when the searched text changed and the list shown would change, else []."""
         if isinstance(event, Utterance):
             self._note(event)
         if event.t - self._last_search < self.min_interval:

@@ -61,6 +61,7 @@ class CatalogEntry:
     sha256: str | None = None
 
     def url(self, mirror: str | None = None) -> str:
+        """Where the model's zip comes from: the site's ``mirror``, or the official site."""
         base = mirror or OFFICIAL_BASE_URL
         return urllib.parse.urljoin(base if base.endswith("/") else base + "/", f"{self.name}.zip")
 
@@ -94,6 +95,7 @@ class InstalledModel:
     lang: str | None
 
     def to_json(self) -> dict[str, str | None]:
+        """The model as a JSON object (``models list --json``)."""
         return {"name": self.name, "path": str(self.path), "origin": self.origin, "lang": self.lang}
 
 

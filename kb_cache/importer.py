@@ -48,6 +48,8 @@ _LISTS = ("tags", "triggers")
 
 @dataclass(frozen=True, slots=True)
 class Article:
+    """One knowledge article as imported (ARCHITECTURE.md §5); ``body`` holds the steps."""
+
     id: str
     title: str
     body: str
@@ -71,6 +73,8 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
+    """What an import did: articles added, updated, unchanged, texts embedded now."""
+
     added: int
     updated: int
     unchanged: int

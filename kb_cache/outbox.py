@@ -30,6 +30,8 @@ Rejected = SubmissionRejected
 
 @dataclass(frozen=True, slots=True)
 class Submission:
+    """A queued resolution: its outbox id, payload, and sends tried so far."""
+
     id: int
     payload: dict[str, Any]
     attempts: int

@@ -134,6 +134,7 @@ class Hit:
     closest: float  # cosine of the nearest stored phrasing (0 without embeddings)
 
     def to_json(self) -> dict[str, object]:
+        """The hit as a JSON object (``kb search --json``)."""
         return {
             "id": self.id,
             "title": self.title,

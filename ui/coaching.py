@@ -52,6 +52,8 @@ _KIND_NAMES = {
 
 
 class CoachingCard(QFrame):
+    """One flag: severity colour and word, tip and time; ``snooze``/``dismissed`` report the agent's choice."""
+
     dismissed = Signal(object)
     snooze = Signal(str)
 
@@ -150,6 +152,7 @@ class CoachingPanel(QWidget):
         self._timer.start(1000)
 
     def show_flag(self, flag: Flag) -> None:
+        """Show a flag as a card (hot_mic as the banner) unless a snooze silences it."""
         if self.snoozes.silences(flag):
             return
         if flag.kind == "hot_mic":  # one unmissable banner instead of a card
@@ -167,13 +170,16 @@ class CoachingPanel(QWidget):
             self._remove(old)
 
     def line_muted(self) -> None:
+        """The agent muted: the hot-mic banner has done its job."""
         self._dismiss_banner()
 
     def clear_call(self) -> None:
+        """The call ended: snoozes end and the banner goes."""
         self.snoozes.clear()
         self._dismiss_banner()
 
     def expire(self) -> None:
+        """Remove the cards (and the banner) whose time is up; a timer runs it every second."""
         now = self._now()
         for card in [c for c in self.cards if c.expires_at <= now]:
             self._remove(card)

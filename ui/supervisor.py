@@ -138,6 +138,7 @@ class AnnouncementRow(QFrame):
         self.update_message(message)
 
     def update_message(self, message: proto.Announcement) -> None:
+        """Show a newer version of the announcement."""
         self.message = message
         background, foreground = self._theme.colours(message.priority)
         self.priority.setText(message.priority.upper())
@@ -152,6 +153,7 @@ class AnnouncementRow(QFrame):
         self.who.setAccessibleName(f"Show who has not seen: {short}")
 
     def refresh_times(self, now: float) -> None:
+        """Show its age, start and expiry relative to ``now`` (epoch s)."""
         m = self.message
         parts = [audience_summary(m.audience), f"by {m.author}", f"{_span(now - m.created_at)} ago"]
         if m.edited_at is not None:
@@ -162,6 +164,7 @@ class AnnouncementRow(QFrame):
         self.details.setText(" · ".join([*parts, expiry]))
 
     def set_receipts(self, receipts: proto.ReceiptList) -> None:
+        """Show how many have seen it, and who has not."""
         seen, pending = len(receipts.seen), receipts.pending
         self.receipts.setText(f"seen {seen} / {seen + len(pending)}")
         names = ", ".join(pending)
@@ -442,6 +445,7 @@ class SupervisorConsole(QWidget):
                 self.show_notice("This token is an agent's: announcements will be refused.")
 
     def set_connection_state(self, text: str) -> None:
+        """Show the connection state."""
         self.connection.setText(text)
         self.connection.setToolTip(text)
 
@@ -532,4 +536,5 @@ class SupervisorConsole(QWidget):
         return list(self._order)
 
     def row(self, announcement_id: str) -> AnnouncementRow | None:
+        """The row showing this announcement, if it is shown."""
         return self._rows.get(announcement_id)

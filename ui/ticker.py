@@ -74,6 +74,8 @@ class _Scroller(QWidget):
 
 
 class MarqueeTicker(QWidget):
+    """Announcements across the top of the agent's window (see the module docstring)."""
+
     acknowledged = Signal(str)  # announcement id: send a read receipt
     urgent_arrived = Signal(object)  # Announcement: raise a desktop notification
 

@@ -92,9 +92,11 @@ class MarqueeClient:
         return self._state.last_seq
 
     def start(self) -> None:
+        """Start connecting on the client's own thread; returns at once."""
         self._thread.start()
 
     def wait_connected(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for a live connection; True when connected."""
         return self._connected.wait(timeout)
 
     def send(self, message: Message, timeout: float = 10.0) -> None:
@@ -125,6 +127,7 @@ class MarqueeClient:
             self._awaiting.pop(message.ref, None)
 
     def stop(self) -> None:
+        """Close the connection and stop reconnecting; waits up to 10 s for the thread."""
         self._stopping.set()
         loop = self._loop
         if loop is not None:

@@ -55,6 +55,7 @@ def slug(title: str) -> str:
 
 
 def submission_dict(message: Submit, *, author: str, site: str, now: float) -> dict[str, Any]:
+    """The stored form of a submitted resolution: its fields, its author and site, ``now`` (epoch s)."""
     return {
         "title": message.title,
         "body": message.body,
@@ -95,6 +96,10 @@ def free_id(base: str, taken: Callable[[str], bool]) -> str:
 def payload(
     since: int, version: int, articles: list[dict[str, Any]], deleted: list[str]
 ) -> dict[str, Any]:
+    """The sync payload from version ``since`` to ``version``.
+
+    Raises KnowledgeConflict when ``since`` is ahead of this server.
+    """
     if since > version:
         raise KnowledgeConflict(
             f"the cache is at knowledge version {since} but this server has only {version}"
@@ -117,6 +122,7 @@ class SqliteKnowledge:
 
     @property
     def version(self) -> int:
+        """The newest knowledge version published (0 before the first)."""
         row = self.db.execute("SELECT value FROM counters WHERE name = 'kb_version'").fetchone()
         return int(row[0]) if row else 0
 
@@ -174,6 +180,7 @@ class SqliteKnowledge:
     # -- the review queue -----------------------------------------------------------
 
     def submit(self, message: Submit, *, author: str, site: str, now: float | None = None) -> str:
+        """Queue a resolution for review; returns its review-queue id (``s<number>``)."""
         entry = submission_dict(
             message, author=author, site=site, now=time.time() if now is None else now
         )

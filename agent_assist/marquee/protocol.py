@@ -97,6 +97,7 @@ class Audience:
     agents: tuple[str, ...] = ()
 
     def includes(self, *, site: str | None, team: str | None, name: str | None) -> bool:
+        """True when an agent of this site, team or name is in the audience."""
         return (
             self.all
             or (site is not None and site in self.sites)
@@ -122,6 +123,8 @@ class Hello(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Welcome(_Message):
+    """Server -> client after ``hello``: who the token is, and the newest change ``seq``."""
+
     TYPE: ClassVar[str] = "welcome"
     v: int
     role: Role
@@ -133,6 +136,8 @@ class Welcome(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Announce(_Message):
+    """Supervisor -> server: a new announcement (times in epoch s; expiry after start)."""
+
     TYPE: ClassVar[str] = "announce"
     text: str
     priority: Priority = "info"
@@ -143,6 +148,8 @@ class Announce(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Edit(_Message):
+    """Supervisor -> server: new text, priority or expiry for an active one (None: unchanged)."""
+
     TYPE: ClassVar[str] = "edit"
     id: str
     text: str | None = None
@@ -152,18 +159,24 @@ class Edit(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Retract(_Message):
+    """Supervisor -> server: withdraw announcement ``id`` for everyone."""
+
     TYPE: ClassVar[str] = "retract"
     id: str
 
 
 @dataclass(frozen=True, slots=True)
 class Ack(_Message):
+    """Client -> server: the read receipt for announcement ``id``."""
+
     TYPE: ClassVar[str] = "ack"
     id: str
 
 
 @dataclass(frozen=True, slots=True)
 class Receipts(_Message):
+    """Supervisor -> server: who has seen announcement ``id`` (answered by receipt_list)?"""
+
     TYPE: ClassVar[str] = "receipts"
     id: str
 
@@ -208,6 +221,8 @@ class Announcement(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Retracted(_Message):
+    """Server -> client: announcement ``id`` is withdrawn, as change ``seq``."""
+
     TYPE: ClassVar[str] = "retracted"
     id: str
     seq: int
@@ -223,6 +238,8 @@ class Synced(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Seen(_Message):
+    """One read receipt: who, and when (epoch s)."""
+
     name: str
     at: float
 
@@ -239,6 +256,8 @@ class ReceiptList(_Message):
 
 @dataclass(frozen=True, slots=True)
 class ErrorMessage(_Message):
+    """Server -> client: a request refused; ``code`` says why, ``ref`` names what."""
+
     TYPE: ClassVar[str] = "error"
     code: str
     message: str
@@ -282,6 +301,8 @@ class Submit(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Submitted(_Message):
+    """Server -> agent: submission ``ref`` is in the review queue as ``id``."""
+
     TYPE: ClassVar[str] = "submitted"
     ref: str
     id: str  # the review queue's id
@@ -302,6 +323,8 @@ class Review(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Reviewed(_Message):
+    """Server -> supervisors: a submission approved (as ``article_id``) or rejected."""
+
     TYPE: ClassVar[str] = "reviewed"
     id: str
     decision: Decision

@@ -165,11 +165,13 @@ class MarqueeServer:
         return self.port
 
     async def serve_forever(self) -> None:
+        """Start, then serve until cancelled."""
         await self.start()
         assert self._server is not None
         await self._server.serve_forever()
 
     async def close(self) -> None:
+        """Stop accepting, cancel catch-ups still running, then close the backend."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()

@@ -31,6 +31,7 @@ class PinMismatchError(ssl.SSLCertVerificationError, MarqueeError):
 
 
 def fingerprint(der: bytes) -> str:
+    """The SHA-256 of a DER certificate as 64 lower-case hex digits: what a pin is."""
     return hashlib.sha256(der).hexdigest()
 
 

@@ -39,6 +39,7 @@ class RiskEngine:
 
     @property
     def pack(self) -> RulePack:
+        """The rule pack in use."""
         return self._pack
 
     def use_pack(self, pack: RulePack) -> None:

@@ -60,6 +60,7 @@ class LineState:
         return None
 
     def apply(self, event: Event) -> None:
+        """Follow the line through a ``call`` or ``mute`` event; other events change nothing."""
         if isinstance(event, Call):
             self.seen_call = True
             if event.state in ("started", "resumed"):

@@ -63,6 +63,7 @@ class Phrase:
 
     @classmethod
     def compile(cls, source: str) -> Phrase:
+        """Compile one pattern (syntax in the module docstring); raises PhraseSyntaxError."""
         text = source.strip()
         start, end = text.startswith("^"), text.endswith("$")
         text = text.removeprefix("^").removesuffix("$")

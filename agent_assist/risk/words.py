@@ -57,6 +57,7 @@ class WordRules:
         return out
 
     def cues(self, utterance: Utterance) -> list[Cue]:
+        """The lexicon hits in ``utterance``, leaving out negated, quoted and unsure words."""
         words = self.words_of(utterance)
         if not words:
             return []
