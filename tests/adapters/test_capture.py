@@ -92,10 +92,11 @@ def test_speech_played_into_the_sink_is_captured_and_recognised(
     assert stops, "the capture never said it stopped"
     stopped = got.events[stops[-1]]
     # a busy worker may still be turning audio captured before the stop into levels and a
-    # final: those may follow the capture's "stopped", nothing captured after it may
+    # final: those may follow the capture's "stopped", nothing captured after it may (audio
+    # is timed by counting samples, which may lead the wall clock by up to 0.5 s: capture.py)
     for event in got.events[stops[-1] + 1 :]:
         assert isinstance(event, Level | Utterance), event
-        assert (event.end if isinstance(event, Utterance) else event.t) <= stopped.t, event
+        assert (event.end if isinstance(event, Utterance) else event.t) <= stopped.t + 0.5, event
 
 
 def test_unplugging_gives_an_error_event_and_replugging_resumes(
