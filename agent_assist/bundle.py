@@ -52,14 +52,19 @@ def create_bundle(
     version: str,
     model_dir: Path | None = None,
     kb_file: Path | None = None,
+    model_name: str | None = None,
 ) -> Manifest:
-    """Write a signed bundle with a model folder and/or a ``.jsonl`` article export to ``out``."""
+    """Write a signed bundle with a model folder and/or a ``.jsonl`` article export to ``out``.
+
+    ``model_name``: the name the model installs under (default: its folder's name; give the
+    installed model's own name when its folder is a generic ``model``).
+    """
     if model_dir is None and kb_file is None:
         raise ValueError("a bundle needs a model folder, a knowledge-base export, or both")
     files: dict[str, Path] = {}
     contents: dict[str, str] = {}
     if model_dir is not None:
-        top = f"model/{model_dir.name}"
+        top = f"model/{model_name or model_dir.name}"
         contents["model"] = top
         for path in sorted(model_dir.rglob("*")):
             if path.is_symlink():

@@ -1,17 +1,19 @@
 """Layered settings: built-in defaults < site policy (IT) < user settings; locked keys.
 
-Three layers, each a flat schema of dotted keys (``ui.theme``, ``server.url``)::
+Three layers, each a flat schema of dotted keys (``ui.theme``, ``server.url``;
+see :mod:`agent_assist.schema`)::
 
-    built-in defaults   SCHEMA below; safe on their own (nothing shared, nothing stored)
-    site policy         machine-wide TOML written by IT (an installer, GPO, MDM):
-                          Linux    /etc/agent-assist/site.toml
-                          Windows  %ProgramData%\\AgentAssist\\site.toml
-                          macOS    /Library/Application Support/AgentAssist/site.toml
-                        or the file named by AGENT_ASSIST_SITE_POLICY
-    user settings       TOML the app writes for one user (settings.toml in the user config dir:
-                        $XDG_CONFIG_HOME or ~/.config/agent-assist on Linux,
-                        %LOCALAPPDATA%\\agent-assist on Windows,
-                        ~/Library/Application Support/agent-assist on macOS),
+    built-in defaults   safe on their own (nothing shared, nothing stored, no server)
+    site policy         machine-wide, written by IT (an installer, GPO, MDM):
+                          site.toml in the policy folder (agent_assist.locations):
+                            Linux    /etc/agent-assist/site.toml
+                            Windows  %ProgramData%\\AgentAssist\\site.toml
+                            macOS    /Library/Application Support/AgentAssist/site.toml
+                          on Windows also the registry (agent_assist.winpolicy):
+                            the MSI's values < site.toml < Group Policy (always locked)
+                        AGENT_ASSIST_SITE_POLICY names another file only on a machine
+                        without a machine-wide policy (development and tests)
+    user settings       TOML the app writes for one user (settings.toml in the user config dir),
                         or the file named by AGENT_ASSIST_USER_SETTINGS
 
 A later layer wins, except for the keys the site policy lists in its top-level
@@ -21,9 +23,16 @@ refuses it with :class:`SettingLockedError`. A locked key the policy does not
 set stays at its built-in default. ``locked`` must come before the first
 ``[table]`` header, or TOML files it under that table.
 
-Nothing here stops the app. A file that is missing is simply an empty layer; a
-file that cannot be read or is not valid TOML is ignored as a whole; a key that
-is unknown or has a bad value is ignored on its own. Each of these becomes one
+**The site policy fails closed.** A site policy that cannot be read as a whole
+(unreadable, not UTF-8, not valid TOML, a malformed ``locked`` list, a registry
+key that cannot be opened) locks every key of the ``server``, ``privacy`` and
+``updates`` tables: to the policy's own value where it could be read, else to
+the safe default. :attr:`Settings.failed_closed` is then true and
+:attr:`Settings.policy_problem` is the one line the app shows in a banner
+(:data:`POLICY_UNREADABLE`); the details are in :attr:`Settings.problems`.
+
+Otherwise nothing here stops the app. A missing file is an empty layer; a key
+that is unknown or has a bad value is ignored on its own. Each problem is one
 line in :attr:`Settings.problems` naming the file and line, e.g.
 ``/etc/agent-assist/site.toml line 4: privacy.flag_feed must be true or false,
 not "yes"``. ``agent-assist policy show --check`` prints them and exits 1, so IT
@@ -37,25 +46,31 @@ from __future__ import annotations
 
 import difflib
 import json
-import ntpath
 import os
-import posixpath
 import re
-import sys
 import tempfile
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from agent_assist.errors import SettingLockedError, SettingsError
+from agent_assist.locations import (
+    SITE_POLICY_ENV,
+    USER_SETTINGS_ENV,
+    site_policy_path,
+    user_settings_path,
+)
+from agent_assist.schema import FAIL_CLOSED_TABLES, SCHEMA, Spec, Value
+from agent_assist.schema import TABLES as _TABLES
 
 __all__ = [
+    "POLICY_UNREADABLE",
     "SCHEMA",
     "SITE_POLICY_ENV",
     "USER_SETTINGS_ENV",
+    "PolicyLayer",
     "Setting",
     "Settings",
     "Source",
@@ -68,74 +83,11 @@ __all__ = [
     "user_settings_path",
 ]
 
-SITE_POLICY_ENV = "AGENT_ASSIST_SITE_POLICY"
-USER_SETTINGS_ENV = "AGENT_ASSIST_USER_SETTINGS"
-
-Value = bool | int | float | str
 Source = Literal["default", "site", "user"]
 Kind = Literal["bool", "int", "float", "str"]
 
-
-@dataclass(frozen=True)
-class Spec:
-    """One key of the schema: its type, default and limits (``low``..``high`` inclusive)."""
-
-    key: str
-    kind: Kind
-    default: Value
-    choices: tuple[str, ...] = ()
-    low: float | None = None
-    high: float | None = None
-    check: Callable[[str], str | None] | None = None  # extra rule for strings: None = fine
-
-
-def _ws_url(text: str) -> str | None:
-    if not text:
-        return None
-    parts = urlsplit(text)
-    return None if parts.scheme in ("ws", "wss") and parts.hostname else "a ws:// or wss:// URL"
-
-
-def _mirror(text: str) -> str | None:
-    if "://" not in text:
-        return None  # a folder (or empty: no mirror)
-    parts = urlsplit(text)
-    return (
-        None
-        if parts.scheme in ("http", "https") and parts.hostname
-        else "an http(s) URL or a folder"
-    )
-
-
-def _pin(text: str) -> str | None:
-    ok = not text or re.fullmatch(r"[0-9a-f]{64}", text.replace(":", "").lower())
-    return None if ok else "64 hexadecimal digits (the SHA-256 of the server certificate)"
-
-
-_SPECS = (
-    Spec("server.url", "str", "", check=_ws_url),
-    Spec("server.ca_file", "str", ""),
-    Spec("server.pin_sha256", "str", "", check=_pin),
-    Spec("server.token_in_keyring", "bool", True),
-    Spec("models.mirror", "str", "", check=_mirror),
-    Spec("models.path", "str", ""),
-    Spec("knowledge.sync", "bool", True),
-    Spec("knowledge.sync_interval_s", "int", 300, low=30, high=86400),
-    Spec("knowledge.db", "str", ""),
-    Spec("privacy.flag_feed", "bool", False),
-    Spec("privacy.store_transcripts", "bool", False),
-    Spec("privacy.scrub_pii", "bool", True),
-    Spec("audio.input", "str", ""),
-    Spec("audio.far_end", "str", ""),
-    Spec("coaching.dead_air_s", "float", 20.0, low=5.0, high=600.0),
-    Spec("coaching.snooze_minutes", "int", 15, low=0, high=240),
-    Spec("ui.theme", "str", "system", choices=("system", "light", "dark", "high-contrast")),
-    Spec("ui.font_scale", "float", 1.0, low=0.75, high=2.0),
-    Spec("ui.always_on_top", "bool", False),
-    Spec("ui.dock", "str", "right", choices=("right", "left", "floating")),
-)
-SCHEMA: Mapping[str, Spec] = {spec.key: spec for spec in _SPECS}
-_TABLES = frozenset(key.split(".")[0] for key in SCHEMA)
+#: What the app shows (and ``policy show`` prints) when the machine-wide policy cannot be read.
+POLICY_UNREADABLE = "Site policy could not be read \N{EM DASH} safe settings apply; tell IT"
 
 
 @dataclass(frozen=True)
@@ -155,6 +107,8 @@ class Settings:
 
     ``problems``: one line per error in a file (file and line); the app runs anyway.
     ``notices``: user values ignored because the site policy locks their key.
+    ``failed_closed``: the machine-wide policy could not be read, so the ``server``,
+    ``privacy`` and ``updates`` tables are locked to safe values (see the module docstring).
     """
 
     entries: tuple[Setting, ...]
@@ -162,6 +116,8 @@ class Settings:
     user_path: str | None = None
     problems: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
+    failed_closed: bool = False
+    machine: tuple[PolicyLayer, ...] = field(default=(), repr=False, compare=False)
     _index: Mapping[str, Setting] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -180,6 +136,11 @@ class Settings:
     def get(self, key: str) -> Value:
         """The effective value of ``key`` (KeyError for a key that does not exist)."""
         return self.setting(key).value
+
+    @property
+    def policy_problem(self) -> str | None:
+        """The one line to show on screen when the site policy failed closed, else None."""
+        return POLICY_UNREADABLE if self.failed_closed else None
 
     def source(self, key: str) -> Source:
         """Which layer the value of ``key`` comes from: default, site or user."""
@@ -216,51 +177,25 @@ class Settings:
         return value
 
 
-# -- where the files are ----------------------------------------------------------
-
-
-def site_policy_path(
-    *, environ: Mapping[str, str] | None = None, platform: str | None = None
-) -> Path:
-    """``AGENT_ASSIST_SITE_POLICY``, else the machine-wide path for ``platform`` (sys.platform)."""
-    env = os.environ if environ is None else environ
-    if env.get(SITE_POLICY_ENV):
-        return Path(env[SITE_POLICY_ENV])
-    platform = sys.platform if platform is None else platform
-    if platform == "win32":
-        base = env.get("ProgramData") or env.get("PROGRAMDATA") or "C:\\ProgramData"
-        return Path(ntpath.join(base, "AgentAssist", "site.toml"))
-    if platform == "darwin":
-        return Path("/Library/Application Support/AgentAssist/site.toml")
-    return Path("/etc/agent-assist/site.toml")
-
-
-def user_settings_path(
-    *, environ: Mapping[str, str] | None = None, platform: str | None = None
-) -> Path:
-    """``AGENT_ASSIST_USER_SETTINGS``, else settings.toml in the user config dir.
-
-    The dir is platformdirs' ``user_config_dir("agent-assist", appauthor=False)``,
-    computed here with the standard library because this module is core.
-    """
-    env = os.environ if environ is None else environ
-    if env.get(USER_SETTINGS_ENV):
-        return Path(env[USER_SETTINGS_ENV])
-    platform = sys.platform if platform is None else platform
-    home = env.get("HOME") or os.path.expanduser("~")
-    if platform == "win32":
-        base = env.get("LOCALAPPDATA") or ntpath.join(
-            env.get("USERPROFILE") or home, "AppData", "Local"
-        )
-        return Path(ntpath.join(base, "agent-assist", "settings.toml"))
-    if platform == "darwin":
-        base = posixpath.join(home, "Library", "Application Support")
-    else:
-        base = env.get("XDG_CONFIG_HOME", "").strip() or posixpath.join(home, ".config")
-    return Path(posixpath.join(base, "agent-assist", "settings.toml"))
-
-
 # -- loading ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyLayer:
+    """Machine policy from somewhere other than site.toml (the Windows registry).
+
+    ``name`` is shown as the value's source (e.g. ``HKLM\\SOFTWARE\\Policies\\AgentAssist``);
+    ``values`` are raw dotted-key values, checked against the schema like the file's;
+    ``failed``: the source exists but could not be read (the policy fails closed);
+    ``above_file``: wins over site.toml (Group Policy) or not (the MSI's values).
+    """
+
+    name: str
+    values: Mapping[str, object] = field(default_factory=dict)
+    locked: frozenset[str] = frozenset()
+    problems: tuple[str, ...] = ()
+    failed: bool = False
+    above_file: bool = True
 
 
 @dataclass
@@ -270,6 +205,7 @@ class _Layer:
     locked: set[str] = field(default_factory=set)
     lines: dict[str, int] = field(default_factory=dict)
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line or 0, message)
+    failed: bool = False  # could not be read as a whole: the site policy fails closed
 
     def problem(self, message: str, key: str | None = None, *, line: int | None = None) -> None:
         line = line or (_line_of(self.lines, key) if key else None)
@@ -280,42 +216,73 @@ class _Layer:
         return [message for _, message in sorted(self.problems, key=lambda p: p[0])]
 
 
+def _from_policy_layer(source: PolicyLayer) -> _Layer:
+    layer = _Layer(source.name, locked=set(source.locked), failed=source.failed)
+    layer.problems = [(0, problem) for problem in source.problems]
+    for key, raw in source.values.items():
+        if key not in SCHEMA:
+            layer.problem(_unknown(key))
+            continue
+        checked, error = _check(key, raw)
+        if error:
+            layer.problem(error)
+        else:
+            layer.values[key] = checked
+    return layer
+
+
 def load_settings(
-    *, site: str | os.PathLike[str] | None, user: str | os.PathLike[str] | None
+    *,
+    site: str | os.PathLike[str] | None,
+    user: str | os.PathLike[str] | None,
+    machine: Sequence[PolicyLayer] = (),
 ) -> Settings:
     """Effective settings from the site policy and user settings files (None: no such layer).
 
-    Never raises for bad files: see the module docstring and :attr:`Settings.problems`.
+    ``machine``: further site-policy layers (the Windows registry), each below or
+    above the site file. Never raises for bad files: see the module docstring and
+    :attr:`Settings.problems`.
     """
-    site_layer = _read(site, is_site=True) if site is not None else None
+    file_layer = [_read(site, is_site=True)] if site is not None else []
+    extra = [(_from_policy_layer(m), m.above_file) for m in machine]
+    site_layers = [
+        *(layer for layer, above in extra if not above),
+        *file_layer,
+        *(layer for layer, above in extra if above),
+    ]  # lowest precedence first
     user_layer = _read(user, is_site=False) if user is not None else None
-    locked = site_layer.locked if site_layer else set()
+    failed = any(layer.failed for layer in site_layers)
+    locked = set().union(*(layer.locked for layer in site_layers))
+    if failed:
+        locked |= {key for key in SCHEMA if key.split(".")[0] in FAIL_CLOSED_TABLES}
     entries: list[Setting] = []
     notices: list[str] = []
     for key, spec in SCHEMA.items():
         entry = Setting(key, spec.default, "default", None, key in locked)
-        if site_layer and key in site_layer.values:
-            entry = Setting(key, site_layer.values[key], "site", site_layer.path, entry.locked)
+        for layer in site_layers:
+            if key in layer.values:
+                entry = Setting(key, layer.values[key], "site", layer.path, entry.locked)
         if user_layer and key in user_layer.values:
             if entry.locked:
                 line = _line_of(user_layer.lines, key)
                 where = f"{user_layer.path} line {line}" if line else user_layer.path
-                notices.append(
-                    f"{where}: {key} is locked by the site policy; the user value is ignored"
-                )
+                why = "the site policy could not be read" if failed else "the site policy"
+                notices.append(f"{where}: {key} is locked by {why}; the user value is ignored")
             else:
                 entry = Setting(key, user_layer.values[key], "user", user_layer.path, False)
         entries.append(entry)
     problems = [
-        *(site_layer.sorted_problems() if site_layer else ()),
+        *(p for layer in site_layers for p in layer.sorted_problems()),
         *(user_layer.sorted_problems() if user_layer else ()),
     ]
     return Settings(
         tuple(entries),
-        site_path=site_layer.path if site_layer else None,
+        site_path=file_layer[0].path if file_layer else None,
         user_path=user_layer.path if user_layer else None,
         problems=tuple(problems),
         notices=tuple(notices),
+        failed_closed=failed,
+        machine=tuple(machine),
     )
 
 
@@ -327,9 +294,11 @@ def _read(path: str | os.PathLike[str], *, is_site: bool) -> _Layer:
         return layer  # no file: an empty layer, which is normal
     except UnicodeDecodeError:
         layer.problem("not UTF-8 text (save it as UTF-8); the whole file is ignored")
+        layer.failed = is_site
         return layer
     except OSError as exc:
         layer.problem(f"cannot read the file ({exc.strerror or exc}); the whole file is ignored")
+        layer.failed = is_site
         return layer
     try:
         data = tomllib.loads(text)
@@ -341,6 +310,7 @@ def _read(path: str | os.PathLike[str], *, is_site: bool) -> _Layer:
         column = f" (column {found.group(2)})" if found else ""
         message = message[:1].lower() + message[1:]
         layer.problem(f"not valid TOML: {message}{column}; the whole file is ignored", line=line)
+        layer.failed = is_site
         return layer
     layer.lines = _key_lines(text)
     for key, value in _flatten(data):
@@ -377,6 +347,7 @@ def _read_locked(layer: _Layer, value: object, text: str) -> None:
             f'locked must be a list of setting names, e.g. ["server.url"], not {_show(value)}',
             "locked",
         )
+        layer.failed = True  # what IT meant to lock is unknown: fail closed
         return
     for name in value:
         keys = [k for k in SCHEMA if k.startswith(name[:-1])] if name.endswith(".*") else [name]
@@ -496,7 +467,8 @@ def save_user_setting(
         raise SettingsError(_unknown(key))
     if settings.locked(key):
         raise SettingLockedError(
-            f"{key} is locked by the site policy ({settings.site_path}); only IT can change it"
+            f"{key} is locked by the site policy "
+            f"({settings.path(key) or settings.site_path}); only IT can change it"
         )
     checked, error = _check(key, value)
     if error:
@@ -549,7 +521,7 @@ def _update(
             raise
     except OSError as exc:
         raise SettingsError(f"cannot write {target}: {exc.strerror or exc}") from None
-    return load_settings(site=settings.site_path, user=target)
+    return load_settings(site=settings.site_path, user=target, machine=settings.machine)
 
 
 def _dump(data: Mapping[str, object], prefix: str = "") -> str:

@@ -7,28 +7,37 @@ detached minisign signature per artifact (``NAME.minisig``, see
     agent-assist-0.2.0.manifest.json          {"format": 1, "kind": "release",
     agent-assist-0.2.0.manifest.json.minisig   "name": "agent-assist", "version": "0.2.0",
                                                "created": "2026-01-01T12:00:00Z",
+                                               "expires": "2026-04-01T12:00:00Z",
+                                               "channel": "stable",       (optional)
+                                               "test": true,              (test keys only)
                                                "artifacts": [{"name": ..., "size": bytes,
                                                               "sha256": hex}, ...]}
 
 :func:`verify_release` trusts nothing until the manifest's signature checks out
 against a trusted public key, then requires every artifact to have exactly the
-signed size and SHA-256. :func:`decide_update` is the update check's decision:
-offer a release only when all of that holds and its version is newer.
+signed size and SHA-256. ``expires`` (freshness: an old manifest cannot be
+replayed forever) and ``channel`` are checked by the update flow
+(:mod:`agent_assist.update`); a ``test`` release (made with ``build-release
+--test-key``) is refused unless the caller allows test releases.
 
-The trusted key comes from, in order: an explicit path, ``AGENT_ASSIST_RELEASE_KEY``
-(a path), the machine-wide ``release.pub`` beside the site policy, and
-:data:`RELEASE_PUBLIC_KEY`, the key built into this version of the program.
+The trusted key (:func:`trusted_key`): an explicit path (``--key``) if given;
+else, on a machine without a machine-wide policy only, ``AGENT_ASSIST_RELEASE_KEY``
+(a path, for development and tests); else the machine-wide ``release.pub`` from IT
+(:mod:`agent_assist.locations`); else the key embedded by the build
+(``agent_assist/release.pub`` inside the installed program, written by
+``packaging/build-release`` from ``AGENT_ASSIST_RELEASE_PUB``).
 """
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import os
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from agent_assist.signing import (
@@ -42,13 +51,12 @@ from agent_assist.signing import (
 )
 
 __all__ = [
-    "RELEASE_PUBLIC_KEY",
+    "BUILD_KEY_FILE",
     "Artifact",
     "Manifest",
-    "UpdateDecision",
     "VerificationError",
+    "built_in_key",
     "check_files",
-    "decide_update",
     "is_newer",
     "manifest_for",
     "read_signed_manifest",
@@ -60,12 +68,14 @@ __all__ = [
 FORMAT = 1
 SIGNATURE_SUFFIX = ".minisig"
 
-#: PLACEHOLDER. The project's release public key (minisign text) goes here when the
-#: project has one; until then builds trust no built-in key, and verifying needs
-#: ``--key``, ``AGENT_ASSIST_RELEASE_KEY`` or a machine-wide ``release.pub`` from IT.
-RELEASE_PUBLIC_KEY: str | None = None
+#: The key the build embedded: ``packaging/build-release`` writes it beside this module
+#: (never committed; see .gitignore). A source checkout has none.
+BUILD_KEY_FILE = Path(__file__).with_name("release.pub")
+#: Test releases say so in the trusted comment of each artifact's signature, too.
+TEST_MARK = "release:test"
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_CHANNEL = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _VERSION = re.compile(r"^(\d+(?:\.\d+)*)(?:(a|b|rc)(\d+))?$")
 _BLOCK = 1 << 20
 
@@ -93,6 +103,9 @@ class Manifest:
     artifacts: tuple[Artifact, ...]
     kind: str = "release"
     contents: Mapping[str, str] = field(default_factory=dict)
+    expires: str | None = None  # UTC, like created; None: no expiry (refused by updates)
+    channel: str | None = None  # the update channel it was signed for; None: any
+    test: bool = False  # signed with a throwaway key by build-release --test-key
 
     def to_bytes(self) -> bytes:
         """The manifest as the JSON bytes that are signed (and written beside the release)."""
@@ -102,11 +115,21 @@ class Manifest:
             "name": self.name,
             "version": self.version,
             "created": self.created,
-            "artifacts": [a.to_json() for a in self.artifacts],
         }
+        if self.expires:
+            document["expires"] = self.expires
+        if self.channel:
+            document["channel"] = self.channel
+        if self.test:
+            document["test"] = True
+        document["artifacts"] = [a.to_json() for a in self.artifacts]
         if self.contents:
             document["contents"] = dict(self.contents)
         return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+
+    def expires_at(self) -> float | None:
+        """``expires`` as seconds since the epoch (None: no expiry)."""
+        return parse_utc(self.expires) if self.expires else None
 
     @classmethod
     def from_bytes(cls, data: bytes, *, source: str = "manifest") -> Manifest:
@@ -132,6 +155,13 @@ class Manifest:
             isinstance(k, str) and isinstance(v, str) for k, v in contents.items()
         ):
             raise VerificationError(f"{source} has malformed contents")
+        expires, channel, test = doc.get("expires"), doc.get("channel"), doc.get("test", False)
+        if expires is not None and (not isinstance(expires, str) or _utc(expires) is None):
+            raise VerificationError(f"{source} has a malformed expiry {expires!r}")
+        if channel is not None and not (isinstance(channel, str) and _CHANNEL.match(channel)):
+            raise VerificationError(f"{source} has a malformed channel {channel!r}")
+        if not isinstance(test, bool):
+            raise VerificationError(f"{source} has a malformed test flag")
         return cls(
             name=str(texts["name"]),
             version=str(texts["version"]),
@@ -139,7 +169,29 @@ class Manifest:
             artifacts=artifacts,
             kind=str(texts["kind"]),
             contents={k: _safe_relative(v, source) for k, v in contents.items()},
+            expires=expires,
+            channel=channel,
+            test=test,
         )
+
+
+def _utc(text: str) -> float | None:
+    try:
+        return float(calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")))
+    except ValueError:
+        return None
+
+
+def parse_utc(text: str) -> float:
+    """Seconds since the epoch of a manifest time (``2026-01-01T12:00:00Z``)."""
+    seconds = _utc(text)
+    if seconds is None:
+        raise VerificationError(f"{text!r} is not a time like 2026-01-01T12:00:00Z")
+    return seconds
+
+
+def format_utc(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def _safe_relative(name: str, source: str) -> str:
@@ -175,7 +227,7 @@ def _sha256(path: Path) -> str:
 
 
 def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return format_utc(time.time())
 
 
 def manifest_for(
@@ -195,12 +247,25 @@ def manifest_for(
 
 
 def sign_release(
-    directory: Path, key: SigningKey, *, name: str, version: str, files: Sequence[Path] = ()
+    directory: Path,
+    key: SigningKey,
+    *,
+    name: str,
+    version: str,
+    files: Sequence[Path] = (),
+    expires_days: float | None = None,
+    channel: str | None = None,
+    test: bool = False,
 ) -> Path:
     """Sign each artifact (``NAME.minisig``) and write the signed manifest; returns its path.
 
     ``files`` defaults to every file in ``directory`` that is not a signature or a manifest.
+    ``expires_days``: the manifest expires that many days from now (updates refuse an
+    expired manifest, or one without an expiry). ``test``: a throwaway-key release; the
+    manifest and every artifact signature say so.
     """
+    if channel is not None and not _CHANNEL.match(channel):
+        raise ValueError(f"{channel!r} is not a channel name like stable or pilot")
     manifest_name = f"{name}-{version}.manifest.json"
     chosen = list(files) or [
         p
@@ -209,9 +274,17 @@ def sign_release(
         and not p.name.endswith(SIGNATURE_SUFFIX)
         and not p.name.endswith(".manifest.json")
     ]
+    now = time.time()
     for path in chosen:
-        sign_file(path, key)
+        comment = f"timestamp:{int(now)}\tfile:{path.name}\thashed"
+        sign_file(path, key, trusted_comment=f"{comment}\t{TEST_MARK}" if test else comment)
     manifest = manifest_for({p.name: p for p in chosen}, name=name, version=version)
+    manifest = replace(
+        manifest,
+        expires=format_utc(now + expires_days * 86400) if expires_days is not None else None,
+        channel=channel,
+        test=test,
+    )
     data = manifest.to_bytes()
     out = directory / manifest_name
     out.write_bytes(data)
@@ -288,67 +361,37 @@ def is_newer(candidate: str, current: str) -> bool:
     return _version_key(candidate) > _version_key(current)
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateDecision:
-    """Whether to offer an update; ``reason`` says why in one sentence."""
-
-    offer: bool
-    reason: str
-    version: str | None = None
-
-
-def decide_update(
-    manifest: bytes,
-    signature: str,
-    *,
-    key: PublicKey,
-    current_version: str,
-    downloads: Mapping[str, Path],
-) -> UpdateDecision:
-    """Offer a release only if its manifest verifies, its version is newer than
-    ``current_version`` and every downloaded artifact ({manifest name: path}) matches.
-    """
+def built_in_key() -> PublicKey | None:
+    """The release key the build embedded in this program, or None (a source checkout)."""
     try:
-        signed = read_signed_manifest(manifest, signature, key)
-    except VerificationError as exc:
-        return UpdateDecision(False, f"manifest refused: {exc}")
-    try:
-        newer = is_newer(signed.version, current_version)
-    except VerificationError as exc:
-        return UpdateDecision(False, f"manifest refused: {exc}", signed.version)
-    if not newer:
-        return UpdateDecision(
-            False, f"{signed.version} is not newer than {current_version}", signed.version
-        )
-    if not downloads:
-        return UpdateDecision(False, "no downloaded artifact to check", signed.version)
-    try:
-        check_files(signed, downloads)
-    except VerificationError as exc:
-        return UpdateDecision(False, str(exc), signed.version)
-    return UpdateDecision(True, f"{signed.name} {signed.version} verified", signed.version)
-
-
-def _site_key_path() -> Path:
-    """``release.pub`` beside the machine-wide site policy (written by IT)."""
-    from agent_assist.config import site_policy_path
-
-    return site_policy_path().parent / "release.pub"
+        text = BUILD_KEY_FILE.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VerificationError(
+            f"the built-in release key {BUILD_KEY_FILE} is damaged: {exc}"
+        ) from None
+    return PublicKey.from_text(text, source="the built-in release key")
 
 
 def trusted_key(path: str | os.PathLike[str] | None = None) -> PublicKey:
     """The public key releases and bundles must be signed with (see the module docstring)."""
+    from agent_assist.locations import RELEASE_KEY_ENV, machine_paths
+    from agent_assist.policy import machine_policy_in_force
+
     if path:
         return load_public_key(path)
-    env = os.environ.get("AGENT_ASSIST_RELEASE_KEY")
-    if env:
+    machine = machine_paths().release_key
+    in_force = machine_policy_in_force()
+    env = os.environ.get(RELEASE_KEY_ENV)
+    if env and not in_force:  # development and tests only: IT's machines ignore it
         return load_public_key(env)
-    site = _site_key_path()
-    if site.is_file():
-        return load_public_key(site)
-    if RELEASE_PUBLIC_KEY:
-        return PublicKey.from_text(RELEASE_PUBLIC_KEY, source="the built-in release key")
+    if machine.exists():
+        return load_public_key(machine)
+    built = built_in_key()
+    if built is not None:
+        return built
     raise VerificationError(
-        "no trusted release key: this build has only a placeholder; pass --key PUBKEY, set "
-        f"AGENT_ASSIST_RELEASE_KEY, or install the key as {site}"
+        "no trusted release key: this program was not built with one (a source checkout); "
+        f"pass --key PUBKEY, or install the key as {machine}"
     )

@@ -1,15 +1,18 @@
 """Live knowledge suggestions while the customer is still explaining (sans-I/O).
 
-``Suggester.feed(event)`` returns at most one ``suggestion`` event. The search
-itself is injected (the knowledge cache adapter provides it), so this module
-never touches SQLite, and time comes only from the events.
+``Suggester.feed(event)`` returns at most one :class:`SearchRequest`; whoever
+owns the knowledge cache performs it and hands the :class:`SearchResults` to
+``Suggester.answer``, which returns at most one ``suggestion`` event. So this
+module never touches SQLite or the embedder, never waits for them, and time
+comes only from the events.
 
 * **What is searched**: the customer's final utterances of the last
   ``window`` seconds plus the *stable* part of their current partial (the
   words two consecutive partials agree on), and the agent's last final, which
   often restates the problem ("so your card hasn't arrived").
-* **Debounced**: at most one search per ``min_interval`` seconds; a search
-  only runs when that text changed.
+* **Debounced**: at most one search per ``min_interval`` seconds, and one at a
+  time: no new request until the last one is answered. A search only runs when
+  that text changed.
 * **Stable**: the list on screen does not reshuffle on every word. An article
   joins only if it beats the weakest shown one by ``margin``; the order
   changes only if the new leader beats the shown leader by ``margin``.
@@ -19,21 +22,43 @@ never touches SQLite, and time comes only from the events.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from agent_assist.events import ArticleRef, Event, Suggestion, Utterance
 
-__all__ = ["Suggester"]
+__all__ = ["SearchRequest", "SearchResults", "Suggester"]
 
-Search = Callable[[str], Sequence[ArticleRef]]
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """Search the knowledge cache for ``query``: the best ``limit`` articles, best first.
+
+    ``id`` names the request in its answer; ``t`` is the call time (s) that asked.
+    """
+
+    id: str
+    t: float
+    query: str
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    """The answer to the :class:`SearchRequest` ``id``: ``articles`` best first.
+
+    ``t`` is the call time (s) the answer is fed at: the request's ``t`` when it is
+    answered at once (``analyze --suggest``), later on a live call.
+    """
+
+    id: str
+    t: float
+    articles: tuple[ArticleRef, ...]
 
 
 @dataclass
 class Suggester:
-    """Live article suggestions for one call (see the module docstring); ``search`` is injected."""
+    """Turns the conversation into search requests and their answers into suggestions."""
 
-    search: Search
     min_interval: float = 1.0  # s between searches
     window: float = 45.0  # s of conversation searched
     max_words: int = 60
@@ -47,30 +72,41 @@ class Suggester:
     _last_search: float = float("-inf")
     _last_query: str = ""
     _shown: list[ArticleRef] = field(default_factory=list)
+    _asked: str | None = None  # the request in flight
+    _requests: int = 0
 
     @property
     def shown(self) -> list[ArticleRef]:
         """The suggestions currently on screen, best first."""
         return list(self._shown)
 
-    def feed(self, event: Event) -> list[Suggestion]:
-        """A suggestion when the searched text changed and the list shown would change, else []."""
+    def feed(self, event: Event) -> list[SearchRequest]:
+        """Note ``event``; return the search it calls for, if any (at most one in flight)."""
         if isinstance(event, Utterance):
             self._note(event)
-        if event.t - self._last_search < self.min_interval:
+        if self._asked is not None or event.t - self._last_search < self.min_interval:
             return []
         query = self.query(event.t)
         if not query or query == self._last_query:
             return []
         self._last_search, self._last_query = event.t, query
+        self._requests += 1
+        self._asked = f"search-{self._requests}"
         # candidates beyond the shown few let a shown article stay while it is still relevant
-        found = [a for a in self.search(query) if a.score >= self.min_score][: 2 * self.limit]
+        return [SearchRequest(id=self._asked, t=event.t, query=query, limit=2 * self.limit)]
+
+    def answer(self, results: SearchResults) -> list[Suggestion]:
+        """The suggestion ``results`` bring (none for a stale answer or an unchanged list)."""
+        if results.id != self._asked:
+            return []
+        self._asked = None
+        found = [a for a in results.articles if a.score >= self.min_score][: 2 * self.limit]
         updated = self._merge(found)
         if [a.id for a in updated] == [a.id for a in self._shown]:
             self._shown = updated  # same list: fresher scores, but nothing to redraw
             return []
         self._shown = updated
-        return [Suggestion(t=event.t, articles=tuple(updated))]
+        return [Suggestion(t=results.t, articles=tuple(updated))]
 
     def _note(self, utterance: Utterance) -> None:
         words = utterance.text.split()

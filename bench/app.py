@@ -8,7 +8,7 @@ with its own settings, QSettings and knowledge cache in a temp dir (``XDG_CONFIG
 machine's own settings and cache are neither used nor touched.
 
 * **Start-up** (child = this script with ``--child``: it swaps ``ui.agent_window.AgentWindow``
-  for a subclass that notes times, wraps ``agent_assist.cli.kb.open_kb`` to time it, then runs
+  for a subclass that notes times, wraps ``kb_cache.cache.open_knowledge`` to time it, then runs
   ``agent_assist.cli.main(["demo", ...])``: the same code path as the ``agent-assist`` entry
   point). Times run from just before ``subprocess.Popen`` (``time.monotonic``, the same clock in
   both processes) to: *window* = the first paint cycle of the visible, exposed window has
@@ -27,7 +27,7 @@ machine's own settings and cache are neither used nor touched.
   which starts at about the warm *listening* time). The whole machine's busy time
   (``/proc/stat``) minus the app's shows how much else was running (the X server included);
   ``--samples CSV`` writes the per-second samples.
-* **GUI stalls**: ``ui.stall.StallMeter`` (5 ms timer; worst lateness) has to run inside the
+* **GUI stalls**: ``tests.support.stall.StallMeter`` (5 ms timer; worst lateness) has to run inside the
   app, so it gets a second run of the same log at ``--stall-speed`` (x real time) in an
   instrumented child: worst stall from the first event to the last, plus ticks late by more
   than 16/50/100 ms, and the five worst with their time in the log. Events come
@@ -126,21 +126,21 @@ def child(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QTimer  # noqa: TID251
     from PySide6.QtWidgets import QApplication  # noqa: TID251
 
-    import agent_assist.cli.kb as kb_cli
+    import kb_cache.cache as kb_cache
     import ui.agent_window as agent_window
     from agent_assist.cli import main
     from agent_assist.events import Call
-    from ui.stall import StallMeter
+    from tests.support.stall import StallMeter
 
-    real_open_kb = kb_cli.open_kb
+    real_open = kb_cache.open_knowledge
 
-    def timed_open_kb(db: str | None) -> Any:
+    def timed_open(*args: Any, **kwargs: Any) -> Any:
         started = time.monotonic()
-        kb = real_open_kb(db)
+        kb = real_open(*args, **kwargs)
         say("open_kb", started, time.monotonic())
         return kb
 
-    kb_cli.open_kb = timed_open_kb
+    kb_cache.open_knowledge = timed_open  # the app imports it when its worker starts
 
     class Meter(StallMeter):
         """StallMeter that also counts late ticks and keeps the ticks late by more than 16 ms."""
@@ -215,7 +215,7 @@ class Startup:
 
     @property
     def fill(self) -> float:
-        """The knowledge worker's open_kb (the first to start: the session's waits for it)."""
+        """The knowledge worker's open_knowledge (the replayed call starts once it is done)."""
         if not self.open_kb:
             return float("nan")
         start, end = min(self.open_kb)

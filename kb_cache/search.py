@@ -33,7 +33,9 @@ import numpy as np
 import numpy.typing as npt
 import sqlite_utils
 
+from agent_assist.events import ArticleRef
 from agent_assist.privacy import scrub
+from agent_assist.suggest import SearchRequest, SearchResults
 from kb_cache.embedder import DIMENSIONS, Embedder
 from kb_cache.store import get_meta, now_iso
 
@@ -144,6 +146,12 @@ class Hit:
             "authority": self.authority,
         }
 
+    def to_ref(self) -> ArticleRef:
+        """The hit as the event vocabulary's article reference (what the agent is shown)."""
+        return ArticleRef(
+            self.id, self.title, self.score, self.snippet, self.department, self.authority
+        )
+
 
 class _VectorIndex:
     """Every stored phrasing vector in one float32 matrix, reloaded when the content changes."""
@@ -212,6 +220,11 @@ class KnowledgeBase:
         if log:
             self._log(query, hits, semantic_available=use_semantic)
         return hits
+
+    def answer(self, request: SearchRequest) -> SearchResults:
+        """Perform a call session's search request (see :mod:`agent_assist.session`)."""
+        hits = self.search(request.query, limit=request.limit)
+        return SearchResults(request.id, request.t, tuple(h.to_ref() for h in hits))
 
     def _keyword(self, terms: list[str]) -> dict[str, float]:
         terms = list(dict.fromkeys([t for t in terms if t not in _STOPWORDS] or terms))

@@ -2,9 +2,12 @@
 
   packaging/sign keygen DIR                      new key pair: DIR/release.key (secret, PEM,
                                                  mode 0600) and DIR/release.pub (minisign)
-  packaging/sign release DIR --key KEY [--name N] --version V
-                                                 sign every artifact in DIR (NAME.minisig) and
-                                                 write the signed manifest
+  packaging/sign pubkey KEY OUT                  write the public key of secret key KEY
+  packaging/sign release DIR --key KEY [--name N] --version V [--expires-days D]
+                       [--channel C] [--test]    sign every artifact in DIR (NAME.minisig) and
+                                                 write the signed manifest, which expires in D
+                                                 days (default 180); --test labels a release
+                                                 signed with a throwaway key
   packaging/sign authenticode FILE --cert C --key K | --pkcs12 P [--out F] [--ca CA]
                                                  Authenticode-sign a Windows .exe/.msi with
                                                  osslsigncode, then verify it
@@ -54,10 +57,26 @@ def keygen(directory: Path) -> int:
     return 0
 
 
-def release(directory: Path, key_path: Path, name: str, version: str) -> int:
+def pubkey(key_path: Path, out: Path) -> int:
     key = load_signing_key(key_path, _passphrase())
-    manifest = sign_release(directory, key, name=name, version=version)
-    print(f"{manifest} signed by key {key.public.id_hex}")
+    out.write_text(key.public.to_text(), encoding="utf-8")
+    print(f"{out}: public key {key.public.id_hex}")
+    return 0
+
+
+def release(args: argparse.Namespace) -> int:
+    key = load_signing_key(args.key, _passphrase())
+    manifest = sign_release(
+        args.dir,
+        key,
+        name=args.name,
+        version=args.version,
+        expires_days=args.expires_days,
+        channel=args.channel,
+        test=args.test,
+    )
+    label = " (a TEST release: throwaway key)" if args.test else ""
+    print(f"{manifest} signed by key {key.public.id_hex}{label}")
     return 0
 
 
@@ -108,11 +127,24 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     kg = sub.add_parser("keygen", help="make a new release key pair")
     kg.add_argument("dir", type=Path)
+    pk = sub.add_parser("pubkey", help="write the public key of a secret key")
+    pk.add_argument("key", type=Path)
+    pk.add_argument("out", type=Path)
     rel = sub.add_parser("release", help="sign the artifacts in a folder and write the manifest")
     rel.add_argument("dir", type=Path)
     rel.add_argument("--key", type=Path, required=True, help="secret key (PEM)")
     rel.add_argument("--name", default="agent-assist")
     rel.add_argument("--version", required=True)
+    rel.add_argument(
+        "--expires-days",
+        type=float,
+        default=180.0,
+        help="the manifest expires this many days from now (default 180); updates refuse it after",
+    )
+    rel.add_argument("--channel", help="sign for this update channel only (stable, pilot)")
+    rel.add_argument(
+        "--test", action="store_true", help="label it a test release (signed with a throwaway key)"
+    )
     ac = sub.add_parser("authenticode", help="Authenticode-sign a Windows .exe or .msi")
     ac.add_argument("file")
     ac.add_argument("--cert", help="certificate chain (PEM)")
@@ -124,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "keygen":
             return keygen(args.dir)
+        if args.command == "pubkey":
+            return pubkey(args.key, args.out)
         if args.command == "release":
-            return release(args.dir, args.key, args.name, args.version)
+            return release(args)
         return authenticode(args)
     except (AgentAssistError, ValueError, OSError) as exc:
         print(f"sign: {exc}", file=sys.stderr)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from agent_assist.locations import MachinePaths, use_machine_paths
 from audio.models import ModelStore
 from audio.recognizer import VoskModel, load_model
 from tests.support import calls
@@ -36,6 +37,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixtures = set(getattr(item, "fixturenames", ()))
         if lane == "e2e" or fixtures & SLOW_FIXTURES:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MachinePaths]:
+    """The machine-wide folders (site policy, release key, models), empty and private to the test.
+
+    In-process code never sees this machine's real /etc/agent-assist or /var/lib/agent-assist;
+    a test installs a machine-wide policy by writing into ``machine.policy_dir``.
+    """
+    base = tmp_path_factory.mktemp("machine")
+    paths = MachinePaths(base / "policy", base / "data")
+    with use_machine_paths(paths):
+        yield paths
 
 
 @pytest.fixture(scope="session")

@@ -50,9 +50,14 @@ class AgentWindow(QMainWindow):
         theme: Theme,
         always_on_top: bool = False,
         dock: str = "floating",
+        policy_problem: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        """``dock``: right | left puts the window along that screen edge (unless it was moved)."""
+        """``dock``: right | left puts the window along that screen edge (unless it was moved).
+
+        ``policy_problem``: one line shown in a banner at the top when the site policy could
+        not be read (the app runs on safe settings; the agent should tell IT).
+        """
         super().__init__(parent)
         self.setWindowTitle("Agent Assist")
         self.setAccessibleName("Agent Assist")
@@ -75,9 +80,18 @@ class AgentWindow(QMainWindow):
         split.addWidget(self.knowledge)
         split.addWidget(self.transcript)
         split.setSizes([340, 200])
+        self.policy_banner = QLabel(policy_problem or "")
+        self.policy_banner.setWordWrap(True)
+        self.policy_banner.setAccessibleName("Site policy problem")
+        background, foreground = theme.colours("warning")
+        self.policy_banner.setStyleSheet(
+            f"background: {background}; color: {foreground}; padding: 6px; font-weight: bold;"
+        )
+        self.policy_banner.setVisible(bool(policy_problem))
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.policy_banner)
         layout.addWidget(self.ticker)
         layout.addWidget(self.strip)
         self.coaching.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import TypedDict
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -29,10 +30,18 @@ from PySide6.QtWidgets import (
 )
 
 from agent_assist.events import ArticleRef, Suggestion
-from agent_assist.marquee.protocol import ProtocolError, Submit, decode, encode
+from agent_assist.marquee.protocol import ProtocolError, Submit, validate
 from ui.theme import Theme
 
-__all__ = ["KnowledgePanel", "ResolutionDialog", "snippet_html"]
+__all__ = ["KnowledgePanel", "Resolution", "ResolutionDialog", "snippet_html"]
+
+
+class Resolution(TypedDict):
+    """A resolution the agent wrote in the panel (``resolution_submitted`` carries one)."""
+
+    title: str
+    steps: str
+    triggers: list[str]
 
 
 def snippet_html(snippet: str) -> str:
@@ -91,7 +100,7 @@ class KnowledgePanel(QWidget):
     search_requested = Signal(str)
     open_requested = Signal(str)
     feedback = Signal(str, str)  # article id, action (opened/used/helpful)
-    resolution_submitted = Signal(object)  # {"title", "steps", "triggers"}
+    resolution_submitted = Signal(object)  # a Resolution
 
     def __init__(self, *, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -221,8 +230,8 @@ class ResolutionDialog(QDialog):
         form.addRow(self.note)
         form.addRow(self.buttons)
 
-    def value(self) -> dict[str, object]:
-        """The form as {title, steps, triggers} (blank triggers left out)."""
+    def value(self) -> Resolution:
+        """What the agent wrote: title, steps and customer phrasings (trimmed)."""
         return {
             "title": self.title.text().strip(),
             "steps": self.steps.toPlainText().strip(),
@@ -235,8 +244,14 @@ class ResolutionDialog(QDialog):
             return
         value = self.value()
         try:  # what the server would refuse is refused now, while the agent can still fix it
-            decode(encode(Submit(ref="check", title=str(value["title"]), body=str(value["steps"]),
-                                 triggers=tuple(value["triggers"]))))  # type: ignore[arg-type]  # fmt: skip
+            validate(
+                Submit(
+                    ref="check",
+                    title=value["title"],
+                    body=value["steps"],
+                    triggers=tuple(value["triggers"]),
+                )
+            )
         except ProtocolError as exc:
             self.note.setText(f"Please change this: {exc}")
             return

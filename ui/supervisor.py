@@ -10,7 +10,6 @@ announcements are current is decided by
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -58,7 +57,6 @@ PRIVACY_NOTE = (
     "Shared by agents' apps where the site policy allows it: "
     "kind, severity and time only — never the words."
 )
-_MARKUP = re.compile(r"<\s*[A-Za-z!/?]")  # the protocol's own test for markup
 _W = TypeVar("_W", bound=QWidget)
 _L = TypeVar("_L", bound=QBoxLayout)
 
@@ -329,7 +327,7 @@ class SupervisorConsole(QWidget):
             return "Write the announcement first."
         if len(text) > proto.MAX_TEXT:
             return f"Too long: {len(text)} characters; the limit is {proto.MAX_TEXT}. Shorten it to send."
-        if _MARKUP.search(text):
+        if proto.MARKUP.search(text):
             return "Plain text only: remove tags such as <b> (they would show as typed)."
         return None
 

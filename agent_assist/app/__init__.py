@@ -2,22 +2,19 @@
 
 from agent_assist.app.demo import DEMO_CALL
 from agent_assist.app.dialogs import install_model
+from agent_assist.app.knowledge import KnowledgeSync, KnowledgeWorker, exchange_knowledge
 from agent_assist.app.main import AppOptions, connect_mute_toggle, run_app
-from agent_assist.app.workers import (
-    CallWorker,
-    KnowledgeServer,
-    KnowledgeWorker,
-    exchange_knowledge,
-    listener_source,
-    replay,
-)
+from agent_assist.app.ops import Op, OpWorker
+from agent_assist.app.workers import CallWorker, listener_source, replay
 
 __all__ = [
     "DEMO_CALL",
     "AppOptions",
     "CallWorker",
-    "KnowledgeServer",
+    "KnowledgeSync",
     "KnowledgeWorker",
+    "Op",
+    "OpWorker",
     "connect_mute_toggle",
     "exchange_knowledge",
     "install_model",

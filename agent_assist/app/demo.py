@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agent_assist.app.messaging import quietly, send_quietly
+from agent_assist.app.messaging import report, share_flag
 from agent_assist.app.workers import CallWorker, replay
-from agent_assist.events import Event
+from agent_assist.marquee.protocol import Priority
+
+__all__ = ["DEMO_ANNOUNCEMENTS", "DEMO_CALL", "DemoServer", "start_demo_agent"]
 
 DEMO_CALL = Path(__file__).parent.parent / "demo" / "call.jsonl"
 
-_DEMO_ANNOUNCEMENTS = (  # (seconds after start, priority, text)
+DEMO_ANNOUNCEMENTS: tuple[tuple[float, Priority, str], ...] = (  # (s after start, priority, text)
     (2.0, "info", "Welcome to the late shift. Card delivery times are 5–7 working days this week."),
     (
         18.0,
@@ -63,29 +64,24 @@ class DemoServer:
         self._folder.cleanup()
 
 
-def _demo_agent(server: DemoServer, speed: float) -> list[Callable[[], None]]:
-    """For the supervisor demo: an agent's app replaying the call, sharing flags, acking urgent news."""
-    from agent_assist.events import Flag
-    from agent_assist.marquee.client import MarqueeClient
-    from agent_assist.marquee.protocol import Ack, Announcement, FlagSummary
+def start_demo_agent(server: DemoServer, speed: float) -> list[Callable[[], None]]:
+    """For the supervisor demo: an agent's app replaying the call, sharing flags, acking news.
 
-    def on_message(message: object) -> None:
+    Returns what stops it.
+    """
+    from agent_assist.marquee.client import MarqueeClient
+    from agent_assist.marquee.protocol import Ack, Announcement, Message
+
+    def on_message(message: Message) -> None:
         if isinstance(message, Announcement):
-            threading.Timer(3.0, lambda: send_quietly(agent, Ack(id=message.id))).start()
+            ack = Ack(id=message.id)
+            threading.Timer(3.0, lambda: agent.send_soon(ack, on_failure=report)).start()
 
     agent = MarqueeClient(server.url, server.tokens["agent"], on_message=on_message)
     agent.start()
-
-    def emit(event: Event) -> None:
-        if isinstance(event, Flag) and event.severity != "praise" and agent.wait_connected(0):
-            quietly(
-                lambda: agent.send(
-                    FlagSummary(kind=event.kind, severity=event.severity, at=time.time())
-                )
-            )
-
     worker = CallWorker(
-        lambda stop: replay(DEMO_CALL, speed=speed, stop=stop), emit=emit, make_search=None
+        lambda stop: replay(DEMO_CALL, speed=speed, stop=stop),
+        emit=lambda event: share_flag(event, agent, on_shared=lambda flag: None),
     )
     worker.start()
     return [agent.stop, worker.stop]

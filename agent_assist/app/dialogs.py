@@ -2,23 +2,48 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from agent_assist.config import Settings, load_settings, site_policy_path, user_settings_path
+from agent_assist.app.messaging import report
+from agent_assist.config import Settings, user_settings_path
 from agent_assist.errors import AgentAssistError
 
+if TYPE_CHECKING:
+    from ui.agent_window import AgentWindow
+    from ui.bridge import Bridge
 
-def _settings() -> Settings:
-    settings = load_settings(site=site_policy_path(), user=user_settings_path())
+__all__ = [
+    "install_model",
+    "load_app_settings",
+    "open_settings",
+    "report_settings_problems",
+    "stored_token",
+]
+
+
+def load_app_settings() -> Settings:
+    """This machine's site policy and user settings, as the app runs with them."""
+    from agent_assist.policy import current_settings
+
+    return current_settings()
+
+
+def report_settings_problems(settings: Settings) -> None:
+    """Each settings problem once (at start): on stderr and in the rotating log, with file
+    and line; a policy that failed closed also says so in the window's banner."""
+    from agent_assist.applog import log_settings_problems, open_log
+
+    open_log()
+    log_settings_problems(settings)
+    if settings.policy_problem:
+        report(settings.policy_problem)
     for problem in settings.problems:
-        print(f"agent-assist: {problem}", file=sys.stderr)
-    return settings
+        report(problem)
 
 
-def _open_settings(window: Any, *, first_run: bool) -> None:
+def open_settings(window: AgentWindow, *, first_run: bool) -> None:
     """The settings dialog; saves what changed (locked keys cannot be changed) and the token."""
     from PySide6.QtWidgets import QDialog, QMessageBox
 
@@ -27,7 +52,7 @@ def _open_settings(window: Any, *, first_run: bool) -> None:
     from ui.bridge import Bridge
     from ui.settings import SettingsDialog
 
-    settings = _settings()
+    settings = load_app_settings()
     try:
         from audio.devices import list_input_devices
         from audio.models import ModelStore
@@ -42,7 +67,7 @@ def _open_settings(window: Any, *, first_run: bool) -> None:
         devices=devices,
         models=models,
         first_run=first_run,
-        token_set=bool(_stored_token()),
+        token_set=bool(stored_token()),
         parent=window,
     )
     relay = Bridge()
@@ -93,7 +118,7 @@ def _test_microphone(
     threading.Thread(target=run, name="microphone-test", daemon=True).start()
 
 
-def install_model(source: str, relay: Any, settings: Settings) -> None:
+def install_model(source: str, relay: Bridge, settings: Settings) -> None:
     """Install a model (catalog name, URL, zip, folder or signed bundle) on a worker thread."""
 
     def run() -> None:
@@ -122,7 +147,7 @@ def _store_token(token: str) -> bool:
     return True
 
 
-def _stored_token() -> str | None:
+def stored_token() -> str | None:
     """The marquee token: the OS keyring when available, else AGENT_ASSIST_TOKEN."""
     import os
 

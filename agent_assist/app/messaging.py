@@ -1,45 +1,55 @@
-"""Sending through the marquee client from Qt slots, and the agent's shared flag summaries."""
+"""Sending from Qt slots without waiting, and the agent's shared flag summaries.
+
+A Qt slot (or a single-shot timer) must never wait for the network: every send
+here is fire-and-forget through :meth:`MarqueeClient.send_soon`, and a failure
+comes back through a callback (by default one line on stderr).
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
-from agent_assist.errors import AgentAssistError
+from agent_assist.events import Flag
+from agent_assist.marquee.protocol import FlagSummary, Message
 
-
-def send_quietly(client: Any, message: Any, *, wait: float = 0.0) -> None:
-    """Send through a marquee client from a Qt slot; failures are reported, never raised.
-
-    Returns None on purpose: a Qt slot (or single-shot functor) that returns a
-    value trips a reference-count bug in PySide6 that crashes at exit.
-    """
-    if wait and not client.wait_connected(wait):
-        print("agent-assist: the marquee server is not reachable", file=sys.stderr)
-        return
-    quietly(lambda: client.send(message))
+__all__ = ["Sender", "report", "share_flag"]
 
 
-def quietly(action: Callable[[], object]) -> bool:
-    try:
-        action()
-    except AgentAssistError as exc:
-        print(f"agent-assist: {exc}", file=sys.stderr)
-        return False
-    return True
+class Sender(Protocol):
+    """What the app needs of a marquee client to send (:class:`MarqueeClient`)."""
+
+    def wait_connected(self, timeout: float) -> bool: ...
+
+    def send_soon(
+        self,
+        message: Message,
+        *,
+        on_failure: Callable[[str], None],
+        on_sent: Callable[[], None] | None = None,
+        wait: float = 0.0,
+    ) -> None: ...
 
 
-def share_flag(event: object, client: Any, window: Any) -> None:
-    """Send a flag's summary (kind, severity, time: never the words) and show the agent it was sent."""
-    from agent_assist.events import Flag
-    from agent_assist.marquee.protocol import FlagSummary
+def report(message: str) -> None:
+    """Tell the user about a problem nothing on screen shows: one line on stderr."""
+    print(f"agent-assist: {message}", file=sys.stderr)
 
+
+def share_flag(
+    event: object,
+    client: Sender,
+    *,
+    on_shared: Callable[[Flag], None],
+    on_failure: Callable[[str], None] = report,
+) -> None:
+    """Send a flag's summary (kind, severity, time: never the words); ``on_shared(flag)`` once
+    sent (on the client's thread). Praise and anything while offline are not sent."""
     if not isinstance(event, Flag) or event.severity == "praise" or not client.wait_connected(0):
         return
     if window.coaching.snoozes.silences(event):
         return  # what the agent snoozed is neither shown nor shared
     summary = FlagSummary(kind=event.kind, severity=event.severity, at=time.time())
-    if quietly(lambda: client.send(summary)):
-        window.show_shared(event)
+    client.send_soon(summary, on_sent=lambda: on_shared(event), on_failure=on_failure)

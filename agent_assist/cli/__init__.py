@@ -13,16 +13,20 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from agent_assist import __version__
 from agent_assist.cli.app import add_app_commands, run_desktop
-from agent_assist.cli.audio import add_audio_commands, model_store, models_dir_option
+from agent_assist.cli.audio import add_audio_commands, chosen_model, model_store, models_dir_option
 from agent_assist.cli.kb import add_kb_commands
 from agent_assist.cli.marquee import add_marquee_commands
 from agent_assist.cli.policy import add_policy_commands
 from agent_assist.cli.release import add_release_commands
+from agent_assist.cli.update import add_update_commands
 from agent_assist.errors import AgentAssistError, UsageError
+
+if TYPE_CHECKING:
+    from agent_assist.session import Answer, Request
 
 __all__ = ["main"]
 
@@ -71,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_release_commands(sub, _Parser)
     add_app_commands(sub, _Parser)
     add_policy_commands(sub, _Parser)
+    add_update_commands(sub, _Parser)
 
     rules = sub.add_parser("rules", help="check a rule pack", description="Check rule packs.")
     rsub = rules.add_subparsers(
@@ -100,10 +105,11 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from agent_assist.errors import EventFormatError
     from agent_assist.events import decode, encode
     from agent_assist.risk.pack import load_pack
-    from agent_assist.session import CallSession
+    from agent_assist.session import CallSession, feed_and_answer
 
     pack = load_pack(args.rules)
-    session = CallSession(pack=pack, search=_knowledge_search(args) if args.suggest else None)
+    session = CallSession(pack=pack, suggest=args.suggest)
+    perform = _knowledge_search(args) if args.suggest else _no_requests
     try:
         source = (
             sys.stdin
@@ -127,7 +133,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                 continue
             good += 1
             sys.stdout.write(line.rstrip("\r\n") + "\n")  # the input, exactly as given
-            for out in session.feed(event):
+            for out in feed_and_answer(session, event, perform):
                 sys.stdout.write(encode(out) + "\n")
     if bad and not good:
         print(f"agent-assist: {args.events}: no valid events", file=sys.stderr)
@@ -135,20 +141,16 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _knowledge_search(args: argparse.Namespace) -> Callable[[str], list[Any]]:
-    """The local knowledge cache as the session's search (articles best first)."""
-    from agent_assist.cli.kb import open_kb
-    from agent_assist.events import ArticleRef
+def _knowledge_search(args: argparse.Namespace) -> Callable[[Request], Answer]:
+    """The local knowledge cache answering the session's searches, at once (a batch tool)."""
+    from agent_assist.cli.kb import say
+    from kb_cache.cache import open_knowledge
 
-    kb = open_kb(args.db)
+    return open_knowledge(args.db, seed_demo=True, notify=say).answer
 
-    def search(query: str) -> list[ArticleRef]:
-        return [
-            ArticleRef(h.id, h.title, h.score, h.snippet, h.department, h.authority)
-            for h in kb.search(query, limit=6)
-        ]
 
-    return search
+def _no_requests(request: Request) -> Answer:
+    raise AssertionError(f"a session without suggestions asked for {request!r}")
 
 
 def _cmd_rules_check(args: argparse.Namespace) -> int:
@@ -157,7 +159,7 @@ def _cmd_rules_check(args: argparse.Namespace) -> int:
 
     pack = load_pack(args.rules)
     print(f"{pack.name} ({pack.language}): valid; from {' + '.join(pack.sources)}")
-    installed = model_store(args).find(args.model)
+    installed = model_store(args).find(chosen_model(args))
     model = load_model(installed.path)
     missing = words_out_of_vocabulary(pack, model.knows_word)
     total = len(pack.phrase_words)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import socket
+import sys
+from collections.abc import Mapping
 from typing import Any
 
-from agent_assist.errors import UsageError
+from agent_assist.errors import AgentAssistError, UsageError
 
-__all__ = ["add_app_commands", "run_desktop"]
+__all__ = ["add_app_commands", "check_display", "run_desktop"]
 
 
 def add_app_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -52,6 +56,44 @@ def add_app_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> N
     console.set_defaults(run=_console)
 
 
+def check_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> None:
+    """Raise one clear error when there is no display to open a window on (Linux).
+
+    Without this, Qt aborts with a hint about libxcb-cursor0, which is rarely the problem.
+    """
+    env = os.environ if environ is None else environ
+    if (platform or sys.platform) != "linux" or env.get("QT_QPA_PLATFORM"):
+        return  # other systems always have a display; QT_QPA_PLATFORM is Qt's own choice
+    x, wayland = env.get("DISPLAY", ""), env.get("WAYLAND_DISPLAY", "")
+    if not x and not wayland:
+        raise AgentAssistError(
+            "no graphical display: neither DISPLAY nor WAYLAND_DISPLAY is set; start Agent Assist "
+            "in a desktop session (the command line works anywhere: agent-assist --help)"
+        )
+    if x and not wayland and not _x_server_answers(x):
+        raise AgentAssistError(
+            f"cannot connect to the X display {x}: is the desktop session running, and may this "
+            "user open windows on it?"
+        )
+
+
+def _x_server_answers(display: str) -> bool:
+    match = re.fullmatch(r"(?:unix)?(?P<host>[^:/]*):(?P<number>\d+)(?:\.\d+)?", display)
+    if match is None:
+        return True  # a form we do not know: let Qt try
+    number, host = int(match.group("number")), match.group("host")
+    try:
+        if host:
+            socket.create_connection((host, 6000 + number), timeout=2).close()
+        else:
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(2)
+                sock.connect(f"/tmp/.X11-unix/X{number}")
+    except OSError:
+        return False
+    return True
+
+
 def _demo(args: argparse.Namespace) -> int:
     from agent_assist.app import AppOptions, run_app
 
@@ -59,6 +101,7 @@ def _demo(args: argparse.Namespace) -> int:
         raise UsageError("--screenshot needs --quit-after S (when to take it)")
     if args.speed <= 0:
         raise UsageError("--speed must be positive")
+    check_display()
     return run_app(
         AppOptions(
             demo=True,
@@ -76,10 +119,12 @@ def _demo(args: argparse.Namespace) -> int:
 def _console(args: argparse.Namespace) -> int:
     from agent_assist.app import AppOptions, run_app
 
+    check_display()
     return run_app(AppOptions(view="supervisor", server=args.server, token=args.token))
 
 
 def run_desktop(args: argparse.Namespace) -> int:
     from agent_assist.app import AppOptions, run_app
 
+    check_display()
     return run_app(AppOptions())

@@ -12,7 +12,13 @@ from typing import Any, TextIO
 
 from agent_assist.errors import UsageError
 
-__all__ = ["add_audio_commands", "model_store", "models_dir_option"]
+__all__ = [
+    "add_audio_commands",
+    "chosen_model",
+    "machine_option",
+    "model_store",
+    "models_dir_option",
+]
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 
@@ -22,6 +28,14 @@ def models_dir_option(parser: argparse.ArgumentParser) -> None:
         "--models-dir",
         metavar="DIR",
         help="models directory (default: AGENT_ASSIST_MODELS_DIR or the user data dir)",
+    )
+
+
+def machine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--machine",
+        action="store_true",
+        help="the machine-wide models folder every user shares (IT; needs root/Administrator)",
     )
 
 
@@ -57,9 +71,10 @@ def add_audio_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
         "install",
         help="install a model",
         description=(
-            "Install a model by catalog NAME (downloaded from the official site or the site mirror), "
-            "or --from a URL, a zip file or a model folder. Downloads resume after a break; "
-            "a failed install leaves installed models untouched."
+            "Install a model by catalog NAME (downloaded from the official site, or from the site's "
+            "mirror: models.mirror in the site policy, a URL or a folder), or --from a URL, a zip "
+            "file, a signed bundle or a model folder. Downloads resume after a break; a failed "
+            "install leaves installed models untouched. --machine installs it for every user."
         ),
     )
     minst.add_argument("name", nargs="?", metavar="NAME", help="catalog name (see: models list)")
@@ -69,13 +84,17 @@ def add_audio_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
     minst.add_argument("--sha256", metavar="HEX", help="expected SHA-256 of the archive")
     minst.add_argument("--as", dest="install_name", metavar="NAME", help="install under this name")
     minst.add_argument(
-        "--mirror", metavar="URL", help="base URL replacing the official download site"
+        "--mirror",
+        metavar="URL_OR_DIR",
+        help="base URL or folder replacing the official download site (default: models.mirror)",
     )
     models_dir_option(minst)
+    machine_option(minst)
     minst.set_defaults(run=_cmd_models_install)
     mrm = msub.add_parser("remove", help="remove an installed model", description="Remove a model.")
     mrm.add_argument("name", metavar="NAME")
     models_dir_option(mrm)
+    machine_option(mrm)
     mrm.set_defaults(run=_cmd_models_remove)
 
     tr = sub.add_parser(
@@ -96,7 +115,11 @@ def add_audio_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
         action="store_true",
         help="--device is stereo: left is the agent, right the customer",
     )
-    tr.add_argument("--model", metavar="NAME_OR_PATH", help="installed model name or model folder")
+    tr.add_argument(
+        "--model",
+        metavar="NAME_OR_PATH",
+        help="installed model name or model folder (default: models.path from the settings)",
+    )
     tr.add_argument("--realtime", action="store_true", help="pace a file like a live call")
     tr.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     tr.add_argument(
@@ -138,12 +161,36 @@ def _cmd_devices(args: argparse.Namespace) -> int:
 
 
 def model_store(args: argparse.Namespace) -> Any:
+    """The model store the command means: --models-dir / --machine, the site's mirror."""
     from pathlib import Path
 
-    from audio.models import ModelStore
+    from agent_assist.policy import current_settings
+    from audio.models import ModelStore, machine_models_dir
 
+    settings = current_settings()
+    mirror = getattr(args, "mirror", None)
+    if (
+        mirror is not None
+        and settings.locked("models.mirror")
+        and mirror != settings.get_str("models.mirror")
+    ):
+        raise UsageError("models.mirror is locked by the site policy; --mirror cannot change it")
+    mirror = mirror or settings.get_str("models.mirror") or None
+    if getattr(args, "machine", False) and getattr(args, "models_dir", None):
+        raise UsageError("use either --machine or --models-dir, not both")
     root = Path(args.models_dir) if getattr(args, "models_dir", None) else None
-    return ModelStore(root=root, mirror=getattr(args, "mirror", None))
+    if getattr(args, "machine", False):
+        root = machine_models_dir()
+    return ModelStore(root=root, mirror=mirror)
+
+
+def chosen_model(args: argparse.Namespace) -> str | None:
+    """--model, else the settings' models.path, else None (the first installed model)."""
+    if getattr(args, "model", None):
+        return str(args.model)
+    from agent_assist.policy import current_settings
+
+    return current_settings().get_str("models.path") or None
 
 
 def _cmd_models_list(args: argparse.Namespace) -> int:
@@ -171,7 +218,7 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"Installed (in {store.root}):" if installed else f"No models installed in {store.root}.")
     for m in installed:
-        where = "pip package" if m.origin == "package" else "folder"
+        where = {"package": "pip package", "machine": "all users"}.get(m.origin, "folder")
         print(f"  {m.name:<32} {m.lang or '?':<6} {where:<11} {m.path}")
     print("Available to install (agent-assist models install NAME):")
     for e in CATALOG:
@@ -247,7 +294,7 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     else:
         agent = resolve_device(args.device)
         customer = resolve_device(args.far_end) if args.far_end else None
-    model = load_model(model_store(args).find(args.model).path)
+    model = load_model(model_store(args).find(chosen_model(args)).path)
     if args.audio:
         listener = Listener.from_wav(args.audio, model=model, realtime=args.realtime)
     else:

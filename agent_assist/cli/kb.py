@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["add_kb_commands", "embedder_if", "open_cache_for", "open_kb"]
+__all__ = ["add_kb_commands", "open_db_for", "say"]
 
 
 def add_kb_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -83,62 +83,33 @@ def add_kb_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> No
     db_option(feedback)
     feedback.set_defaults(run=_feedback)
 
-    from agent_assist.cli.kbsync import add_kbsync_commands
+    from agent_assist.cli.kb_server import add_kb_server_commands
     from agent_assist.cli.marquee import connection_options
 
-    add_kbsync_commands(ksub, db_option, connection_options)
+    add_kb_server_commands(ksub, db_option, connection_options)
 
 
-def _open(args: argparse.Namespace, *, seed_demo: bool = False) -> Any:
-    from kb_cache.store import default_db_path, open_cache
-
-    path = Path(args.db) if args.db else default_db_path()
-    db = open_cache(path)
-    if seed_demo and not args.db and db["articles"].count == 0:
-        from kb_cache.demo import demo_articles
-        from kb_cache.embedder import Embedder
-        from kb_cache.importer import write_articles
-
-        print(
-            f"agent-assist: {path} was empty; loading the demo knowledge base ...", file=sys.stderr
-        )
-        write_articles(db, demo_articles(), embedder=Embedder(threads=2), source="demo")
-    return db
+def say(message: str) -> None:
+    """Tell the user (stderr), as every command does."""
+    print(f"agent-assist: {message}", file=sys.stderr)
 
 
-def open_cache_for(args: argparse.Namespace) -> Any:
-    """The cache file of ``args.db`` (or the default), as a sqlite_utils Database."""
-    return _open(args)
+def open_db_for(args: argparse.Namespace, *, seed_demo: bool = False) -> Any:
+    """The cache named by ``--db`` (or the default, filled with the demo if empty and asked)."""
+    from kb_cache.cache import open_db
 
-
-def embedder_if(enabled: bool) -> Any:
-    return _embedder(enabled)
-
-
-def open_kb(db: str | None, *, seed_demo: bool = True) -> Any:
-    """A KnowledgeBase on ``db`` (or the default cache, filled with the demo if empty and asked)."""
-    from kb_cache.search import KnowledgeBase
-
-    cache = _open(argparse.Namespace(db=db), seed_demo=seed_demo)
-    return KnowledgeBase(cache, embedder=_embedder(True))
-
-
-def _embedder(enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from kb_cache.embedder import Embedder
-
-    return Embedder(threads=2)
+    return open_db(args.db, seed_demo=seed_demo, notify=say)
 
 
 def _import(args: argparse.Namespace) -> int:
+    from kb_cache.cache import make_embedder
     from kb_cache.demo import demo_articles
     from kb_cache.importer import parse_path, write_articles
 
     articles = demo_articles() if args.path == "demo" else parse_path(args.path)
-    db = _open(args)
+    db = open_db_for(args)
     result = write_articles(
-        db, articles, embedder=_embedder(not args.no_embed), source=Path(args.path).name
+        db, articles, embedder=make_embedder(not args.no_embed), source=Path(args.path).name
     )
     print(
         f"imported {len(articles)} articles: {result.added} new, {result.updated} updated, "
@@ -150,12 +121,11 @@ def _import(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     from agent_assist.errors import UsageError
-    from kb_cache.search import KnowledgeBase
+    from kb_cache.cache import open_knowledge
 
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    db = _open(args, seed_demo=True)
-    kb = KnowledgeBase(db, embedder=_embedder(not args.keyword_only))
+    kb = open_knowledge(args.db, seed_demo=True, embed=not args.keyword_only, notify=say)
     mode: Literal["hybrid", "keyword"] = "keyword" if args.keyword_only else "hybrid"
     if args.text is None:
         for line in sys.stdin:
@@ -189,7 +159,7 @@ def _search(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from kb_cache.feedback import report
 
-    data = report(_open(args), days=args.days)
+    data = report(open_db_for(args), days=args.days)
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=1))
         return 0
@@ -213,7 +183,7 @@ def _export(args: argparse.Namespace) -> int:
 
     out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
     try:
-        count = export(_open(args), out, fmt=args.format)
+        count = export(open_db_for(args), out, fmt=args.format)
     finally:
         if args.out:
             out.close()
@@ -224,5 +194,5 @@ def _export(args: argparse.Namespace) -> int:
 def _feedback(args: argparse.Namespace) -> int:
     from kb_cache.feedback import record
 
-    record(_open(args), args.article, args.action)
+    record(open_db_for(args), args.article, args.action)
     return 0

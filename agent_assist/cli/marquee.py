@@ -9,6 +9,7 @@ import os
 import ssl
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from agent_assist.errors import AgentAssistError, NoAnswerError, ServerRefused, UsageError
@@ -69,6 +70,12 @@ def add_marquee_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
         action="store_true",
         help="relay agents' flag summaries (kind, severity, time; never words) to supervisors: "
         "only where the site policy opts in",
+    )
+    server.add_argument(
+        "--updates",
+        metavar="DIR",
+        help="serve the signed releases in DIR/stable/ and DIR/pilot/ at /updates/ "
+        "(desktops check them with agent-assist update check)",
     )
     server.set_defaults(run=_server)
 
@@ -140,6 +147,8 @@ def _server(args: argparse.Namespace) -> int:
             context.load_cert_chain(args.tls_cert, args.tls_key)
         except (OSError, ssl.SSLError) as exc:
             raise AgentAssistError(f"cannot load the TLS certificate/key: {exc}") from None
+    if args.updates and not os.path.isdir(args.updates):
+        raise UsageError(f"--updates {args.updates} is not a folder")
     backend: Backend | MarqueeStore = (
         redis_backend(args.redis) if args.redis else MarqueeStore(args.db or _default_db())
     )
@@ -156,6 +165,7 @@ def _server(args: argparse.Namespace) -> int:
             port=args.port,
             ssl_context=context,
             flag_feed=args.flag_feed,
+            updates=Path(args.updates) if args.updates else None,
         )
     except OSError as exc:
         raise AgentAssistError(
@@ -208,15 +218,12 @@ class Session:
         from websockets.sync.client import connect
 
         from agent_assist.marquee.protocol import PROTOCOL_VERSION, Hello, Welcome
+        from agent_assist.marquee.tls import context_for
 
         if not args.token:
             raise UsageError("--token (or AGENT_ASSIST_TOKEN) is required")
         self._stack = contextlib.ExitStack()
-        context = None
-        if args.server.startswith("wss://"):
-            from agent_assist.marquee.tls import client_context
-
-            context = client_context(ca_file=args.ca, pin_sha256=args.pin)
+        context = context_for(args.server, ca_file=args.ca, pin_sha256=args.pin)
         try:
             self.ws = self._stack.enter_context(
                 connect(

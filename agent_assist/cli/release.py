@@ -15,8 +15,9 @@ __all__ = ["add_release_commands"]
 
 EXIT_OK = 0
 _KEY_HELP = (
-    "trusted public key (minisign .pub); default: AGENT_ASSIST_RELEASE_KEY, then the "
-    "machine-wide release.pub beside the site policy"
+    "trusted public key (minisign .pub); default: the machine-wide release.pub from IT, else "
+    "the key built into this program (AGENT_ASSIST_RELEASE_KEY only on a machine without a "
+    "machine-wide policy)"
 )
 
 
@@ -27,13 +28,26 @@ def add_release_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
         description=(
             "Check a release manifest's Ed25519 signature against a trusted key, then every "
             "artifact's size and SHA-256 (artifacts are looked up beside the manifest, or in --dir). "
-            "Given a bundle (.zip), check its signature and every file in it. Prints what was "
-            "verified; any mismatch is refused with one line on stderr and exit code 1."
+            "Given a bundle (.zip), check its signature and every file in it. Given any other file "
+            "(e.g. a .deb or .msi), check it against its detached signature (FILE.minisig, or "
+            "--sig). Releases made with a throwaway test key are refused unless --allow-test. "
+            "Prints what was verified; any mismatch is refused with one line on stderr and exit "
+            "code 1."
         ),
     )
-    verify.add_argument("manifest", metavar="MANIFEST", help="NAME.manifest.json or a bundle .zip")
+    verify.add_argument(
+        "manifest", metavar="FILE", help="NAME.manifest.json, a bundle .zip, or a signed artifact"
+    )
     verify.add_argument("--key", metavar="PUBKEY", help=_KEY_HELP)
     verify.add_argument("--dir", metavar="DIR", help="folder holding the artifacts")
+    verify.add_argument(
+        "--sig",
+        metavar="FILE.minisig",
+        help="the signature of a single artifact (default: beside it)",
+    )
+    verify.add_argument(
+        "--allow-test", action="store_true", help="accept a release signed with a test key"
+    )
     verify.set_defaults(run=_cmd_verify)
 
     bundle = sub.add_parser(
@@ -81,6 +95,11 @@ def add_release_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
     install.add_argument("--key", metavar="PUBKEY", help=_KEY_HELP)
     install.add_argument("--as", dest="install_name", metavar="NAME", help="model name to use")
     install.add_argument("--models-dir", metavar="DIR", help="models directory")
+    install.add_argument(
+        "--machine",
+        action="store_true",
+        help="install the model for every user of this PC (IT; needs root/Administrator)",
+    )
     install.add_argument("--db", metavar="DB", help="knowledge cache (default: the user's)")
     install.add_argument(
         "--no-embed", action="store_true", help="skip embeddings (keyword search only)"
@@ -90,24 +109,49 @@ def add_release_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from agent_assist.bundle import is_bundle, open_bundle
-    from agent_assist.release import trusted_key, verify_release
+    from agent_assist.release import TEST_MARK, Manifest, trusted_key, verify_release
+    from agent_assist.signing import VerificationError, verify_file
 
     path = Path(args.manifest)
     if not path.is_file():
         raise UsageError(f"{path} does not exist")
+    if args.sig and (path.name.endswith(".json") or is_bundle(path)):
+        raise UsageError("--sig applies to a single artifact, not to a manifest or a bundle")
     key = trusted_key(args.key)
+    manifest: Manifest
     if is_bundle(path):
         if args.dir:
             raise UsageError("--dir applies to a release manifest, not to a bundle")
         with tempfile.TemporaryDirectory(prefix="agent-assist-verify-") as scratch:
             manifest = open_bundle(path, Path(scratch), key=key)
-    else:
+    elif path.name.endswith(".json"):
         manifest = verify_release(path, key=key, directory=Path(args.dir) if args.dir else None)
+    else:
+        trusted = verify_file(path, key, signature=args.sig)
+        test = TEST_MARK in trusted.split("\t")
+        if test and not args.allow_test:
+            raise VerificationError(
+                f"{path.name}: refused, signed with a throwaway test key "
+                "(a test release; --allow-test accepts it)"
+            )
+        print(
+            f"verified: {path.name} ({path.stat().st_size} bytes), signed by key {key.id_hex}"
+            f"{' (TEST release)' if test else ''}; trusted comment: {trusted}"
+        )
+        return EXIT_OK
+    if manifest.test and not args.allow_test:
+        raise VerificationError(
+            f"{manifest.name} {manifest.version}: refused, a test release signed with a throwaway "
+            "key (--allow-test accepts it)"
+        )
     for artifact in manifest.artifacts:
         print(f"ok  {artifact.size:>12}  {artifact.sha256[:16]}  {artifact.name}")
+    extra = f", expires {manifest.expires}" if manifest.expires else ""
+    extra += f", channel {manifest.channel}" if manifest.channel else ""
     print(
         f"verified: {manifest.name} {manifest.version} ({manifest.kind}, created "
-        f"{manifest.created}), {len(manifest.artifacts)} file(s), signed by key {key.id_hex}"
+        f"{manifest.created}{extra}), {len(manifest.artifacts)} file(s), signed by key "
+        f"{key.id_hex}{' (TEST release)' if manifest.test else ''}"
     )
     return EXIT_OK
 
@@ -129,11 +173,12 @@ def _cmd_bundle_create(args: argparse.Namespace) -> int:
     if args.kb and args.kb_file:
         raise UsageError("use either --kb or --kb-file, not both")
     key = _signing_key(args.key)
-    model_dir = None
+    model_dir = model_name = None
     if args.model:
         from agent_assist.cli.audio import model_store
 
-        model_dir = model_store(args).find(args.model).path
+        found = model_store(args).find(args.model)
+        model_dir, model_name = found.path, found.name
     today = time.localtime()
     version = args.version or f"{today.tm_year}.{today.tm_mon}.{today.tm_mday}"
     out = Path(args.out)
@@ -145,7 +190,13 @@ def _cmd_bundle_create(args: argparse.Namespace) -> int:
             print(f"exported {count} articles from {args.kb}", file=sys.stderr)
         try:
             manifest = create_bundle(
-                out, key=key, name=args.name, version=version, model_dir=model_dir, kb_file=kb_file
+                out,
+                key=key,
+                name=args.name,
+                version=version,
+                model_dir=model_dir,
+                kb_file=kb_file,
+                model_name=model_name,
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
@@ -196,16 +247,13 @@ def _cmd_bundle_install(args: argparse.Namespace) -> int:
 
 
 def _import_kb(articles: Path, args: argparse.Namespace) -> None:
+    from kb_cache.cache import make_embedder, open_db
     from kb_cache.importer import import_path
-    from kb_cache.store import default_db_path, open_cache
+    from kb_cache.store import default_db_path
 
     db_path = Path(args.db) if args.db else default_db_path()
-    embedder = None
-    if not args.no_embed:
-        from kb_cache.embedder import Embedder
-
-        embedder = Embedder(threads=2)
-    result = import_path(open_cache(db_path), articles, embedder=embedder)
+    embedder = make_embedder(not args.no_embed)
+    result = import_path(open_db(db_path), articles, embedder=embedder)
     print(
         f"imported articles into {db_path}: {result.added} new, {result.updated} updated, "
         f"{result.unchanged} unchanged",

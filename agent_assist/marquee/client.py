@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import random
 import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
+from agent_assist import __version__
 from agent_assist.errors import AgentAssistError
 from agent_assist.marquee.protocol import (
     MAX_FRAME,
@@ -42,7 +44,18 @@ from agent_assist.marquee.protocol import (
 )
 from agent_assist.marquee.state import ClientState
 
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
 __all__ = ["MarqueeClient"]
+
+_NOT_CONNECTED = "not connected to the marquee server"
+
+
+def _failed_send(error: BaseException | None) -> str:
+    if isinstance(error, AgentAssistError):
+        return str(error)
+    return f"could not send to the marquee server ({error})"
 
 
 class MarqueeClient:
@@ -54,6 +67,7 @@ class MarqueeClient:
         last_seq: resume point; 0 (a fresh app) receives every active announcement.
         ssl_context: for wss://, e.g. :func:`agent_assist.marquee.tls.client_context`
             with the site's CA and certificate pin.
+        channel: this PC's update channel; ``hello`` reports it with the app's version.
     """
 
     def __init__(
@@ -67,6 +81,7 @@ class MarqueeClient:
         last_seq: int = 0,
         ssl_context: ssl.SSLContext | None = None,
         client_name: str = "agent-assist",
+        channel: str = "",
     ) -> None:
         self.url, self._token = url, token
         self._on_message = on_message
@@ -75,8 +90,9 @@ class MarqueeClient:
         self._state = ClientState(last_seq=last_seq)  # used on the client's thread only
         self._ssl = ssl_context
         self._client_name = client_name
+        self._channel = channel  # the update channel, reported in hello for `fleet versions`
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._connection: Any = None
+        self._connection: ClientConnection | None = None
         self._stopping = threading.Event()
         self._connected = threading.Event()
         self._timer: asyncio.TimerHandle | None = None  # releases held announcements
@@ -92,7 +108,8 @@ class MarqueeClient:
         return self._state.last_seq
 
     def start(self) -> None:
-        """Start connecting on the client's own thread; returns at once."""
+        """Connect (and keep reconnecting) on the client's own thread."""
+        self._loop = asyncio.new_event_loop()  # now, so sends can be queued before it runs
         self._thread.start()
 
     def wait_connected(self, timeout: float) -> bool:
@@ -100,15 +117,48 @@ class MarqueeClient:
         return self._connected.wait(timeout)
 
     def send(self, message: Message, timeout: float = 10.0) -> None:
-        """Send ``message`` now; raises AgentAssistError if not connected."""
-        loop, connection = self._loop, self._connection
-        if loop is None or connection is None:
-            raise AgentAssistError("not connected to the marquee server")
-        future = asyncio.run_coroutine_threadsafe(connection.send(encode(message)), loop)
+        """Send ``message`` now and wait until it is written; raises AgentAssistError if not
+        connected. Not for a GUI thread: use :meth:`send_soon` there."""
+        loop = self._loop
+        if loop is None or self._connection is None:
+            raise AgentAssistError(_NOT_CONNECTED)
+        future = asyncio.run_coroutine_threadsafe(self._send(message, wait=0.0), loop)
         try:
             future.result(timeout)
         except Exception as exc:
-            raise AgentAssistError(f"could not send to the marquee server ({exc})") from None
+            raise AgentAssistError(_failed_send(exc)) from None
+
+    def send_soon(
+        self,
+        message: Message,
+        *,
+        on_failure: Callable[[str], None],
+        on_sent: Callable[[], None] | None = None,
+        wait: float = 0.0,
+    ) -> None:
+        """Send ``message`` without waiting (safe on a GUI thread).
+
+        Later, on the client's thread, ``on_sent()`` once it is written or
+        ``on_failure(reason)`` if it cannot be: not connected within ``wait``
+        seconds, or the connection failed.
+        """
+        loop = self._loop
+        try:
+            if loop is None or self._stopping.is_set():
+                raise RuntimeError("not running")
+            future = asyncio.run_coroutine_threadsafe(self._send(message, wait=wait), loop)
+        except RuntimeError:  # never started, or stopped (its loop is closed)
+            on_failure(_NOT_CONNECTED)
+            return
+
+        def done(finished: concurrent.futures.Future[None]) -> None:
+            error = finished.exception() if not finished.cancelled() else None
+            if finished.cancelled() or error is not None:
+                on_failure(_NOT_CONNECTED if finished.cancelled() else _failed_send(error))
+            elif on_sent is not None:
+                on_sent()
+
+        future.add_done_callback(done)
 
     def submit(self, message: Submit, timeout: float = 15.0) -> Submitted:
         """Send a resolution for review and wait for the server's receipt (thread-safe).
@@ -131,16 +181,30 @@ class MarqueeClient:
         self._stopping.set()
         loop = self._loop
         if loop is not None:
-            loop.call_soon_threadsafe(lambda: None)  # wake the loop so it notices
-            connection = self._connection
-            if connection is not None:
-                asyncio.run_coroutine_threadsafe(connection.close(), loop)
+            with contextlib.suppress(RuntimeError):  # the loop has already ended
+                loop.call_soon_threadsafe(lambda: None)  # wake the loop so it notices
+                connection = self._connection
+                if connection is not None:
+                    asyncio.run_coroutine_threadsafe(connection.close(), loop)
         self._thread.join(10)
 
     # -- the client's own thread ---------------------------------------------------------
 
     def _run(self) -> None:
-        asyncio.run(self._main())
+        loop = self._loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._main())
+        finally:  # as asyncio.run: sends still queued are cancelled (their callers hear so)
+            left = asyncio.all_tasks(loop)
+            for task in left:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            asyncio.set_event_loop(None)
+            loop.close()
 
     async def _main(self) -> None:
         from websockets.asyncio.client import connect
@@ -165,7 +229,11 @@ class MarqueeClient:
                     await connection.send(
                         encode(
                             Hello(
-                                v=PROTOCOL_VERSION, last_seq=self.last_seq, client=self._client_name
+                                v=PROTOCOL_VERSION,
+                                last_seq=self.last_seq,
+                                client=self._client_name,
+                                version=__version__,
+                                channel=self._channel,
                             )
                         )
                     )
@@ -196,6 +264,15 @@ class MarqueeClient:
             end = self._loop.time() + wait
             while not self._stopping.is_set() and self._loop.time() < end:
                 await asyncio.sleep(min(0.1, end - self._loop.time()))
+
+    async def _send(self, message: Message, *, wait: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while self._connection is None:  # (re)connecting: wait up to ``wait`` seconds
+            if loop.time() >= deadline or self._stopping.is_set():
+                raise AgentAssistError(_NOT_CONNECTED)
+            await asyncio.sleep(min(0.05, deadline - loop.time()))
+        await self._connection.send(encode(message))
 
     def _deliver(self, frame: str | bytes) -> None:
         try:

@@ -33,6 +33,7 @@ from agent_assist.errors import MarqueeError
 from agent_assist.records import record_from_dict, record_to_dict
 
 __all__ = [
+    "MARKUP",
     "MAX_FRAME",
     "MAX_TEXT",
     "PROTOCOL_VERSION",
@@ -75,8 +76,10 @@ MAX_BODY = 10_000  # characters in a submitted resolution's steps
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # as the knowledge cache requires
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_MARKUP = re.compile(r"<\s*[A-Za-z!/?]")
+MARKUP = re.compile(r"<\s*[A-Za-z!/?]")  # what counts as markup in text (refused)
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_VERSION = re.compile(r"^\d{1,6}(?:\.\d{1,6}){0,3}(?:(?:a|b|rc)\d{1,4})?$")
+_CHANNEL = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 
 
 class ProtocolError(MarqueeError):
@@ -119,6 +122,8 @@ class Hello(_Message):
     v: int
     last_seq: int = 0
     client: str = ""
+    version: str = ""  # the app's version, e.g. "0.2.0" (fleet versions for IT)
+    channel: str = ""  # its update channel: stable | pilot
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +368,7 @@ def _check_text(text: str, where: str, *, limit: int = MAX_TEXT, lines: bool = F
         raise ProtocolError(f"{where} is longer than {limit} characters")
     if _CONTROL.search(text.replace("\n", " ") if lines else text):
         raise ProtocolError(f"{where} contains control characters")
-    if _MARKUP.search(text):
+    if MARKUP.search(text):
         raise ProtocolError(f"{where} must be plain text, not markup")
 
 
@@ -402,8 +407,15 @@ def _check_semantics(message: _Message) -> None:
             value = getattr(message, name)
             if value is not None:
                 _check_text(value, f"review.{name}", limit=200)
-    if isinstance(message, Hello) and message.last_seq < 0:
-        raise ProtocolError("hello.last_seq must not be negative")
+    if isinstance(message, Hello):
+        if message.last_seq < 0:
+            raise ProtocolError("hello.last_seq must not be negative")
+        if message.version and not _VERSION.match(message.version):
+            raise ProtocolError("hello.version is not a version like 1.2.3")
+        if message.channel and not _CHANNEL.match(message.channel):
+            raise ProtocolError("hello.channel is not a channel name")
+        if len(message.client) > 100 or _CONTROL.search(message.client):
+            raise ProtocolError("hello.client is not a short plain name")
 
 
 def encode(message: Message) -> str:
@@ -441,5 +453,8 @@ def decode(frame: str | bytes) -> Message:
 
 
 def validate(message: Message) -> None:
-    """Raise ProtocolError if the server would refuse ``message`` (exactly as it decodes it)."""
+    """Raise ProtocolError if a peer would refuse ``message`` (as :func:`decode` would).
+
+    For senders that want to refuse bad input before it leaves (a form, an outbox).
+    """
     decode(encode(message))

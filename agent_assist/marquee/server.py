@@ -24,6 +24,10 @@
   supervisors; agents ``submit`` resolutions and supervisors ``review`` them.
 * The agent flag feed (``flag_feed=True``, a site's opt-in) relays agents'
   ``flag_summary`` to supervisors of their site as ``flag_notice``.
+* Updates: with ``updates=DIR``, ``GET /updates/<channel>/...`` serves the signed
+  releases IT put in ``DIR`` (:mod:`agent_assist.marquee.updates`; no token).
+* Fleet: every ``hello`` says the app's version and update channel; admins read
+  ``GET /fleet/versions`` (the desktops this node has seen since it started).
 * Fan-out uses ``websockets.broadcast`` without compression (short texts gain
   nothing; it costs memory per connection) and skips, and counts, connections
   whose write buffer is full, so one slow client cannot stall the rest.
@@ -41,6 +45,7 @@ import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
@@ -75,6 +80,7 @@ from agent_assist.marquee.protocol import (
     encode,
 )
 from agent_assist.marquee.store import Identity, MarqueeStore
+from agent_assist.marquee.updates import update_response
 
 __all__ = ["MarqueeServer"]
 
@@ -123,7 +129,10 @@ class MarqueeServer:
         port: int = 8765,
         ssl_context: ssl.SSLContext | None = None,
         flag_feed: bool = False,
+        updates: Path | None = None,
     ) -> None:
+        self.updates = updates  # the folder served at /updates/ (None: not served)
+        self.fleet: dict[str, dict[str, Any]] = {}  # token name -> what its last hello said
         self.backend: Backend = (
             LocalBackend(backend) if isinstance(backend, MarqueeStore) else backend
         )
@@ -193,7 +202,12 @@ class MarqueeServer:
             return _text(200, "ok\n")
         if url.path == "/metrics":
             return _text(200, self._metrics_text(), "text/plain; version=0.0.4")
-        if url.path not in ("/", "/kb/changes", "/kb/review"):
+        if url.path.startswith("/updates/") and self.updates is not None:
+            self.metrics["update_requests"] += 1
+            return await asyncio.to_thread(
+                update_response, self.updates, url.path, request.headers.get("Range")
+            )
+        if url.path not in ("/", "/kb/changes", "/kb/review", "/fleet/versions"):
             return _text(404, "not found\n")
         token = _bearer(request)
         try:
@@ -212,6 +226,10 @@ class MarqueeServer:
                 if not identity.can_broadcast:
                     return _text(403, "only supervisors and admins review submissions\n")
                 return _json(200, {"pending": await self.backend.kb_queue()})
+            if url.path == "/fleet/versions":
+                if identity.role != "admin":
+                    return _text(403, "only admins list the fleet's versions\n")
+                return _json(200, {"clients": sorted(self.fleet.values(), key=_by_name)})
         except AgentAssistError as exc:
             log.warning("cannot answer %s: %s", url.path, exc)
             return _text(503, "the server cannot answer right now; try again\n")
@@ -255,6 +273,17 @@ class MarqueeServer:
         ident = client.identity
         self._clients.add(client)  # from here live changes are held for it until caught up
         self.metrics["connections_opened"] += 1
+        seen = self.fleet[ident.name] = {
+            "name": ident.name,
+            "role": ident.role,
+            "site": ident.site,
+            "team": ident.team,
+            "version": hello.version,
+            "channel": hello.channel,
+            "client": hello.client,
+            "connected": True,
+            "last_seen": time.time(),
+        }
         try:
             await connection.send(
                 encode(
@@ -281,6 +310,8 @@ class MarqueeServer:
             pass
         finally:
             self._clients.discard(client)
+            if not any(c.identity.name == ident.name for c in self._clients):
+                seen.update(connected=False, last_seen=time.time())
 
     async def _catch_up(self, client: _Client, last_seq: int) -> None:
         seq, changes = await self.backend.snapshot(last_seq)
@@ -514,6 +545,10 @@ def _is_receipts_request(frame: str | bytes) -> bool:
     )
 
 
+def _by_name(entry: dict[str, Any]) -> str:
+    return str(entry["name"])
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
@@ -540,10 +575,16 @@ def run(
     port: int,
     ssl_context: ssl.SSLContext | None = None,
     flag_feed: bool = False,
+    updates: Path | None = None,
 ) -> None:
     """Serve until interrupted (the ``agent-assist server`` command)."""
     server = MarqueeServer(
-        backend, host=host, port=port, ssl_context=ssl_context, flag_feed=flag_feed
+        backend,
+        host=host,
+        port=port,
+        ssl_context=ssl_context,
+        flag_feed=flag_feed,
+        updates=updates,
     )
 
     async def main() -> None:

@@ -17,7 +17,7 @@ import ssl
 
 from agent_assist.errors import MarqueeError
 
-__all__ = ["PinMismatchError", "client_context", "fingerprint"]
+__all__ = ["PinMismatchError", "client_context", "context_for", "fingerprint"]
 
 _PIN = re.compile(r"^[0-9a-f]{64}$")
 
@@ -28,6 +28,13 @@ class PinMismatchError(ssl.SSLCertVerificationError, MarqueeError):
     An SSL verification error first, so TLS layers fail the handshake as for any
     untrusted certificate; a :class:`MarqueeError` too, so it is in our tree.
     """
+
+    def __str__(self) -> str:
+        # the TLS layer re-raises it with its arguments wrapped: show the sentence, not a tuple
+        message: object = self.args
+        while isinstance(message, tuple) and len(message) == 1:
+            message = message[0]
+        return str(message)
 
 
 def fingerprint(der: bytes) -> str:
@@ -71,3 +78,12 @@ def client_context(*, ca_file: str | None = None, pin_sha256: str | None = None)
     context.sslsocket_class = PinnedSocket
     context.sslobject_class = PinnedObject
     return context
+
+
+def context_for(
+    url: str, *, ca_file: str | None = None, pin_sha256: str | None = None
+) -> ssl.SSLContext | None:
+    """The SSL context a client of ``url`` needs: :func:`client_context` for wss://, else None."""
+    if not url.startswith("wss://"):
+        return None
+    return client_context(ca_file=ca_file, pin_sha256=pin_sha256)

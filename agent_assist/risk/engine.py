@@ -42,13 +42,6 @@ class RiskEngine:
         """The rule pack in use."""
         return self._pack
 
-    def use_pack(self, pack: RulePack) -> None:
-        """Switch to an already validated pack (loading one that fails never gets here)."""
-        self._pack = pack
-        self._words = WordRules(pack)
-        self._line_rules.thresholds = pack.thresholds
-        self._voice.thresholds = pack.thresholds
-
     def snooze(self, kind: str) -> None:
         """Stop raising ``kind`` (except critical flags) until the next call starts."""
         if kind not in KINDS:

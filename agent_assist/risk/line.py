@@ -29,7 +29,6 @@ _MAX_WINDOW = 0.25  # s: a level event never stands for more audio than this
 class LineState:
     """The call as far as the events have told: active, on hold, muted by which sources."""
 
-    seen_call: bool = False
     ended: bool = False
     on_hold: bool = False
     hold_since: float | None = None
@@ -62,7 +61,6 @@ class LineState:
     def apply(self, event: Event) -> None:
         """Follow the line through a ``call`` or ``mute`` event; other events change nothing."""
         if isinstance(event, Call):
-            self.seen_call = True
             if event.state in ("started", "resumed"):
                 if event.state == "started":
                     self.mute_by_source.clear()

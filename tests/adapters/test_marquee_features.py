@@ -302,7 +302,7 @@ def test_the_apps_knowledge_exchange_sends_resolutions_and_syncs(
     node: Node, store: MarqueeStore, tmp_path: Path
 ) -> None:
     """What the desktop app's knowledge worker does on its timer, against a real server."""
-    from agent_assist.app import KnowledgeServer, exchange_knowledge
+    from agent_assist.app import KnowledgeSync, exchange_knowledge
     from kb_cache.outbox import pending, submit_resolution
     from kb_cache.search import KnowledgeBase
     from kb_cache.store import open_cache
@@ -314,7 +314,7 @@ def test_the_apps_knowledge_exchange_sends_resolutions_and_syncs(
         assert client.wait_connected(5)
         kb = KnowledgeBase(open_cache(tmp_path / "cache.db"), embedder=None)
         submit_resolution(kb.db, title="Reset a PIN", steps="Use the app: Cards, then Reset PIN.")
-        server = KnowledgeServer(url=node.url, token=agent, client=client)
+        server = KnowledgeSync(url=node.url, token=agent, client=client)
         assert exchange_knowledge(kb, server) == (1, -1)  # sent; nothing published yet
         assert [s["title"] for s in store.knowledge.queue()] == ["Reset a PIN"]
         assert pending(kb.db) == []
@@ -326,7 +326,7 @@ def test_the_apps_knowledge_exchange_sends_resolutions_and_syncs(
 
 
 def test_the_apps_knowledge_exchange_keeps_resolutions_when_offline(tmp_path: Path) -> None:
-    from agent_assist.app import KnowledgeServer, exchange_knowledge
+    from agent_assist.app import KnowledgeSync, exchange_knowledge
     from agent_assist.errors import MarqueeError
     from kb_cache.outbox import pending, submit_resolution
     from kb_cache.search import KnowledgeBase
@@ -338,7 +338,7 @@ def test_the_apps_knowledge_exchange_keeps_resolutions_when_offline(tmp_path: Pa
     kb = KnowledgeBase(open_cache(tmp_path / "cache.db"), embedder=None)
     submit_resolution(kb.db, title="Reset a PIN", steps="Use the app.")
     with pytest.raises(MarqueeError, match="cannot reach"):
-        exchange_knowledge(kb, KnowledgeServer(url=url, token="t", client=client))
+        exchange_knowledge(kb, KnowledgeSync(url=url, token="t", client=client))
     assert [p.payload["title"] for p in pending(kb.db)] == ["Reset a PIN"]
 
 

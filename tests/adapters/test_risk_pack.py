@@ -81,7 +81,7 @@ def test_a_rejected_pack_leaves_the_active_one_in_place(tmp_path: Path) -> None:
     site = tmp_path / "bad.toml"
     site.write_text("[kinds.rudeness]\ncooldown = 'soon'\n")
     with pytest.raises(RulePackError):
-        engine.use_pack(load_pack(site))
+        load_pack(site)  # refused before any engine could see it
     assert engine.pack is active
 
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,12 @@ from pytestqt.qtbot import QtBot
 
 from agent_assist.app import DEMO_CALL, CallWorker, connect_mute_toggle, listener_source, replay
 from agent_assist.events import ArticleRef, Flag, Suggestion, Utterance
+from agent_assist.suggest import SearchRequest, SearchResults
 from audio.recognizer import VoskModel
 from tests.support import calls
+from tests.support.stall import StallMeter
 from ui.agent_window import AgentWindow
 from ui.bridge import Bridge
-from ui.stall import StallMeter
 from ui.theme import THEMES
 
 
@@ -52,10 +54,13 @@ def test_the_demo_call_replays_through_the_real_session_into_the_window(
             else []
         )
 
+    def perform(request: SearchRequest, reply: Callable[[SearchResults], None]) -> None:
+        reply(SearchResults(request.id, request.t, tuple(search(request.query))))
+
     worker = CallWorker(
         lambda stop: replay(DEMO_CALL, speed=60.0, stop=stop),
         emit=bridge.call_event.emit,
-        make_search=lambda stop: search,
+        perform=perform,
     )
     worker.start()
     qtbot.waitUntil(lambda: not worker.is_alive(), timeout=10_000)
@@ -112,7 +117,6 @@ def test_recognition_never_stalls_the_gui(
     worker = CallWorker(
         listener_source(listener),
         emit=emit,
-        make_search=None,
         interrupt=listener.stop,
     )
     finals: list[Utterance] = []
@@ -222,7 +226,7 @@ def test_the_manual_mute_toggle_reaches_the_risk_engine_as_an_app_mute(
             end=3.0,
         )
 
-    worker = CallWorker(source, emit=bridge.call_event.emit, make_search=None)
+    worker = CallWorker(source, emit=bridge.call_event.emit)
     connect_mute_toggle(window, worker)
     worker.start()
     qtbot.waitUntil(lambda: window.strip.state == "LIVE", timeout=2000)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from agent_assist.bundle import create_bundle, open_bundle
+from agent_assist.locations import MachinePaths
 from agent_assist.release import (
     check_files,
-    decide_update,
     is_newer,
     manifest_for,
     sign_release,
@@ -257,96 +257,65 @@ def test_packaging_sign_keygen_keeps_the_secret_key_private_and_never_overwrites
 
 
 def test_without_any_trusted_key_verification_refuses_and_says_how_to_add_one(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("AGENT_ASSIST_RELEASE_KEY", raising=False)
-    monkeypatch.setenv("AGENT_ASSIST_SITE_POLICY", str(tmp_path / "site.toml"))
     with pytest.raises(VerificationError, match="--key PUBKEY"):
         trusted_key()
 
 
-def test_the_machine_wide_key_beside_the_site_policy_is_trusted(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key: SigningKey
+def install_machine_key(machine: MachinePaths, key: SigningKey) -> None:
+    machine.policy_dir.mkdir(parents=True, exist_ok=True)
+    machine.release_key.write_text(key.public.to_text())
+
+
+def test_the_machine_wide_key_from_it_is_trusted(
+    monkeypatch: pytest.MonkeyPatch, machine: MachinePaths, key: SigningKey
 ) -> None:
     monkeypatch.delenv("AGENT_ASSIST_RELEASE_KEY", raising=False)
-    monkeypatch.setenv("AGENT_ASSIST_SITE_POLICY", str(tmp_path / "site.toml"))
-    (tmp_path / "release.pub").write_text(key.public.to_text())
+    install_machine_key(machine, key)
     assert trusted_key() == key.public
 
 
-# -- update decisions ------------------------------------------------------------------------
-
-
-def downloads_of(release: Path) -> dict[str, Path]:
-    return {p.name: p for p in release.parent.glob("*.deb")}
-
-
-def test_an_update_is_offered_when_signed_newer_and_matching(
-    release: Path, key: SigningKey
+def test_the_environment_names_the_key_only_on_a_machine_without_a_policy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, machine: MachinePaths, key: SigningKey
 ) -> None:
-    decision = decide_update(
-        release.read_bytes(),
-        release.with_name(release.name + ".minisig").read_text(),
-        key=key.public,
-        current_version="0.1.0",
-        downloads=downloads_of(release),
-    )
-    assert decision.offer, decision.reason
-    assert decision.version == "0.2.0"
+    mine = generate_key()
+    (tmp_path / "mine.pub").write_text(mine.public.to_text())
+    monkeypatch.setenv("AGENT_ASSIST_RELEASE_KEY", str(tmp_path / "mine.pub"))
+    assert trusted_key() == mine.public  # a developer's machine: no machine-wide policy
+    install_machine_key(machine, key)
+    assert trusted_key() == key.public  # IT's key wins; the variable is ignored
 
 
-def test_a_tampered_manifest_refuses_the_update(release: Path, key: SigningKey) -> None:
-    tampered = release.read_bytes().replace(b'"version": "0.2.0"', b'"version": "9.0.0"')
-    decision = decide_update(
-        tampered,
-        release.with_name(release.name + ".minisig").read_text(),
-        key=key.public,
-        current_version="0.1.0",
-        downloads=downloads_of(release),
-    )
-    assert not decision.offer
-    assert decision.reason.startswith("manifest refused")
-
-
-def test_a_manifest_signed_by_another_key_refuses_the_update(release: Path) -> None:
-    decision = decide_update(
-        release.read_bytes(),
-        release.with_name(release.name + ".minisig").read_text(),
-        key=generate_key().public,
-        current_version="0.1.0",
-        downloads=downloads_of(release),
-    )
-    assert not decision.offer
-
-
-@pytest.mark.parametrize("current", ["0.2.0", "0.2", "0.3.0", "1.0rc1"])
-def test_an_update_that_is_not_newer_is_not_offered(
-    release: Path, key: SigningKey, current: str
+def test_a_site_policy_alone_also_shuts_out_the_environment_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, machine: MachinePaths
 ) -> None:
-    decision = decide_update(
-        release.read_bytes(),
-        release.with_name(release.name + ".minisig").read_text(),
-        key=key.public,
-        current_version=current,
-        downloads=downloads_of(release),
-    )
-    assert not decision.offer
-    assert "not newer" in decision.reason
+    mine = generate_key()
+    (tmp_path / "mine.pub").write_text(mine.public.to_text())
+    monkeypatch.setenv("AGENT_ASSIST_RELEASE_KEY", str(tmp_path / "mine.pub"))
+    machine.policy_dir.mkdir(parents=True)
+    machine.site_policy.write_text("")
+    with pytest.raises(VerificationError, match="no trusted release key"):
+        trusted_key()
 
 
-def test_an_update_whose_download_differs_from_the_manifest_is_refused(
-    release: Path, key: SigningKey
+def test_the_key_the_build_embedded_is_trusted_when_it_has_none(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, machine: MachinePaths, key: SigningKey
 ) -> None:
-    flip_byte(release.parent / "agent-assist_0.2.0_amd64.deb", 0)
-    decision = decide_update(
-        release.read_bytes(),
-        release.with_name(release.name + ".minisig").read_text(),
-        key=key.public,
-        current_version="0.1.0",
-        downloads=downloads_of(release),
-    )
-    assert not decision.offer
-    assert "SHA-256 differs" in decision.reason
+    import agent_assist.release as release_module
+
+    embedded = tmp_path / "release.pub"
+    embedded.write_text(key.public.to_text())
+    monkeypatch.setattr(release_module, "BUILD_KEY_FILE", embedded)
+    monkeypatch.delenv("AGENT_ASSIST_RELEASE_KEY", raising=False)
+    assert trusted_key() == key.public
+    it = generate_key()
+    install_machine_key(machine, it)
+    assert trusted_key() == it.public  # IT's own key (a site that re-signs) comes first
+
+
+# -- versions ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -686,3 +655,90 @@ def test_cli_bundle_create_exports_the_articles_of_a_knowledge_cache(
     assert manifest.contents == {"kb": "kb/articles.jsonl"}
     exported = (tmp_path / "unpacked" / "kb" / "articles.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["id"] for line in exported) == ["card-arrival", "pin-reset"]
+
+
+# -- test releases, single artifacts, expiry ---------------------------------------------------
+
+
+@pytest.fixture
+def test_release(tmp_path: Path, key: SigningKey) -> Path:
+    """A release signed by packaging/sign with --test (as build-release --test-key does)."""
+    folder = tmp_path / "test-release"
+    folder.mkdir()
+    (folder / "agent-assist_0.2.0_amd64.deb").write_bytes(os.urandom(10_000))
+    secret = tmp_path / "throwaway.key"
+    secret.write_bytes(key.to_pem())
+    signed = run(
+        ROOT / "packaging" / "sign", "release", folder, "--key", secret, "--version", "0.2.0",
+        "--test", "--expires-days", "7", env=clean_env(),
+    )  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    assert "a TEST release" in signed.stdout
+    return folder / "agent-assist-0.2.0.manifest.json"
+
+
+def test_a_test_release_says_so_in_its_signed_manifest(test_release: Path) -> None:
+    document = json.loads(test_release.read_text())
+    assert document["test"] is True
+    assert document["expires"] > document["created"]
+
+
+def test_verify_refuses_a_test_release_unless_allowed(
+    test_release: Path, pubkey_file: Path
+) -> None:
+    refused = cli("verify", test_release, "--key", pubkey_file, env=clean_env())
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "agent-assist: agent-assist 0.2.0: refused, a test release signed with a throwaway key "
+        "(--allow-test accepts it)\n"
+    )
+    allowed = cli("verify", test_release, "--key", pubkey_file, "--allow-test", env=clean_env())
+    assert allowed.returncode == 0, allowed.stderr
+    assert "(TEST release)" in allowed.stdout
+
+
+def test_verify_refuses_a_test_releases_single_artifact_unless_allowed(
+    test_release: Path, pubkey_file: Path
+) -> None:
+    deb = test_release.parent / "agent-assist_0.2.0_amd64.deb"
+    refused = cli("verify", deb, "--key", pubkey_file, env=clean_env())
+    assert refused.returncode == 1
+    assert "signed with a throwaway test key" in refused.stderr
+    assert cli("verify", deb, "--key", pubkey_file, "--allow-test", env=clean_env()).returncode == 0
+
+
+def test_verify_checks_a_single_artifact_against_its_signature(
+    release: Path, pubkey_file: Path, tmp_path: Path
+) -> None:
+    deb = release.parent / "agent-assist_0.2.0_amd64.deb"
+    done = cli("verify", deb, "--key", pubkey_file, env=clean_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("verified: agent-assist_0.2.0_amd64.deb (300000 bytes)")
+    moved = tmp_path / "elsewhere.minisig"
+    shutil.move(deb.with_name(deb.name + ".minisig"), moved)
+    missing = cli("verify", deb, "--key", pubkey_file, env=clean_env())
+    assert missing.returncode == 1
+    assert missing.stderr.count("\n") == 1
+    assert "no readable signature" in missing.stderr
+    done = cli("verify", deb, "--key", pubkey_file, "--sig", moved, env=clean_env())
+    assert done.returncode == 0, done.stderr
+    flip_byte(deb, 7)
+    changed = cli("verify", deb, "--key", pubkey_file, "--sig", moved, env=clean_env())
+    assert changed.returncode == 1
+    assert "changed after it was signed" in changed.stderr
+
+
+def test_a_malformed_expiry_in_a_signed_manifest_is_refused(
+    tmp_path: Path, key: SigningKey
+) -> None:
+    document = {
+        "format": 1, "kind": "release", "name": "x", "version": "1.0",
+        "created": "2026-01-01T00:00:00Z", "expires": "next week", "artifacts": [],
+    }  # fmt: skip
+    manifest = tmp_path / "x-1.0.manifest.json"
+    manifest.write_text(json.dumps(document))
+    manifest.with_name(manifest.name + ".minisig").write_text(
+        sign_bytes(manifest.read_bytes(), key, name=manifest.name)
+    )
+    with pytest.raises(VerificationError, match="malformed expiry"):
+        verify_release(manifest, key=key.public)

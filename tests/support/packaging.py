@@ -25,6 +25,7 @@ def build_stand_in_msi(base: Path, version: str) -> Path:
     stage = base / "agent-assist"
     (stage / "_internal" / "vosk").mkdir(parents=True)
     (stage / "agent-assist.exe").write_bytes(b"MZ stand-in for the frozen app")
+    (stage / "agent-assist-app.exe").write_bytes(b"MZ stand-in for the windowed app")
     (stage / "_internal" / "vosk" / "libvosk.dll").write_bytes(b"stand-in")
     out = base / "agent-assist.msi"
     built = subprocess.run(

@@ -19,6 +19,7 @@ from agent_assist.config import (
     user_settings_path,
 )
 from agent_assist.errors import SettingLockedError, SettingsError
+from agent_assist.locations import use_machine_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "packaging" / "site.toml.example"
@@ -232,7 +233,7 @@ def test_an_unknown_table_is_named_once_at_its_header(site: Path, user: Path) ->
     write(site, '[ui]\ntheme = "dark"\n[display]\ntheme = "dark"\nscale = 2\n')
     assert load(site, user).problems == (
         f"{site} line 3: unknown table [display] "
-        "(expected one of audio, coaching, knowledge, models, privacy, server, ui)",
+        "(expected one of audio, coaching, knowledge, models, privacy, server, ui, updates)",
     )
 
 
@@ -366,14 +367,16 @@ def test_environment_variables_name_both_files() -> None:
     [
         ("linux", {}, "/etc/agent-assist/site.toml"),
         ("darwin", {}, "/Library/Application Support/AgentAssist/site.toml"),
-        ("win32", {"ProgramData": "D:\\PD"}, "D:\\PD\\AgentAssist\\site.toml"),
+        # %ProgramData% comes from the shell, never from an environment a user can change
+        ("win32", {"ProgramData": "D:\\PD"}, "C:\\ProgramData\\AgentAssist\\site.toml"),
         ("win32", {}, "C:\\ProgramData\\AgentAssist\\site.toml"),
     ],
 )
 def test_the_site_policy_has_one_machine_wide_path_per_platform(
     platform: str, environ: dict[str, str], expected: str
 ) -> None:
-    assert str(site_policy_path(environ=environ, platform=platform)) == expected
+    with use_machine_paths(None):  # the real places, not the test fixture's
+        assert str(site_policy_path(environ=environ, platform=platform)) == expected
 
 
 @pytest.mark.parametrize(

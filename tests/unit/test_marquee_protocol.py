@@ -138,3 +138,11 @@ json_values = st.recursive(
 def test_no_structured_input_crashes_the_decoder(kind: str, fields: dict[str, object]) -> None:
     with contextlib.suppress(ProtocolError):
         decode(json.dumps({"type": kind, **fields}))
+
+
+def test_validate_refuses_what_a_peer_would_refuse() -> None:
+    from agent_assist.marquee.protocol import Submit, validate
+
+    validate(Submit(ref="r1", title="Reset a PIN", body="Cards, then Reset PIN."))
+    with pytest.raises(ProtocolError, match="markup"):
+        validate(Submit(ref="r1", title="<b>Reset</b>", body="Cards."))

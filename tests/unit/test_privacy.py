@@ -81,3 +81,59 @@ def test_two_numbers_separated_by_words_are_judged_separately() -> None:
     assert scrub("five five five one two three four and then one two three") == (
         "[phone] and then one two three"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("it's 374.309.5461 ok", "it's [phone] ok"),
+        ("call +1-214-433-0146x730 today", "call [phone] today"),
+        ("my number is (591)341-7776", "my number is [phone]"),
+        ("two oh six five five five oh one nine nine extension seven three oh", "[phone]"),
+        ("reach me on +91 98765 43210", "reach me on [phone]"),
+        ("it's 098765 43210", "it's [phone]"),
+        ("my mobile is 0917-123-4567", "my mobile is [phone]"),
+        ("plus sixty three nine one seven one two three four five six seven", "[phone]"),
+        ("landline 02-7310-9049", "landline [phone]"),
+        ("phone 8123 4567", "phone [phone]"),
+    ],
+)
+def test_phone_numbers_in_us_indian_and_philippine_forms(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my date of birth is June 6, 1977 ok", "my date of birth is [dob] ok"),
+        ("I was born on 06/06/1977", "I was born on [dob]"),
+        ("dob 1977-06-06", "dob [dob]"),
+        ("born on the sixth of june nineteen seventy seven", "born on the [dob]"),
+        ("my account number is 12345678", "my account number is [account]"),
+        ("account GB13SRYD50616225199619 please", "account [account] please"),
+        ("my pan is ABCDE1234F", "my pan is [id]"),
+        ("pan number a b c d e one two three four f", "pan number [id]"),
+    ],
+)
+def test_dates_of_birth_accounts_and_national_ids(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the fee is four thousand nine hundred and nineteen dollars",
+        "your ticket number is 4521876",
+        "your reference number is four five two one eight seven six",
+        "case 123456789 is open",
+        "your statement date is 03/12/2024",
+        "the payment is due on March 12",
+        "we open at 9:30 and close at 17:45",
+        "the rate is 3.5% and the fee $1,234.56",
+        "update the app to 2.13.1",
+        "see article KB0010001",
+        "the card ending in four four one one",
+    ],
+)
+def test_numbers_that_are_not_personal_stay_readable(text: str) -> None:
+    assert scrub(text) == text

@@ -1,7 +1,7 @@
-"""``agent-assist kb sync|submit|push|review|publish``: the knowledge cache meets the server.
+"""``agent-assist kb sync|submit|push|review|publish``: the kb commands that concern the server.
 
 * ``sync``: fetch what changed since the cache's version (``GET /kb/changes``)
-  and apply it atomically (kb_cache.sync): a bad payload changes nothing.
+  and apply it atomically (kb_cache.exchange.sync): a bad payload changes nothing.
 * ``submit``: queue a front-line resolution in the local outbox (works offline,
   scrubbed of personal data); ``push`` sends the queue to the review queue.
 * ``review list|approve|reject``: supervisors decide submissions.
@@ -13,17 +13,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from agent_assist.errors import AgentAssistError, RetryLaterError, UsageError
 
-__all__ = ["add_kbsync_commands"]
+__all__ = ["add_kb_server_commands"]
 
 _FOR_GOOD = ("bad_message", "too_big", "forbidden")  # server refusals that retrying cannot fix
 
 
-def add_kbsync_commands(ksub: Any, db_option: Any, connection_options: Any) -> None:
+def add_kb_server_commands(
+    ksub: Any,
+    db_option: Callable[[argparse.ArgumentParser], None],
+    connection_options: Callable[[argparse.ArgumentParser], None],
+) -> None:
     sync = ksub.add_parser(
         "sync", help="bring the cache up to date from the server (all or nothing)"
     )
@@ -76,42 +81,40 @@ def add_kbsync_commands(ksub: Any, db_option: Any, connection_options: Any) -> N
 def _get(args: argparse.Namespace, path: str) -> Any:
     """GET ``path`` from the server's HTTP side with the bearer token; returns parsed JSON."""
     from agent_assist.marquee.http import fetch_json
+    from agent_assist.marquee.tls import context_for
 
     if not args.token:
         raise UsageError("--token (or AGENT_ASSIST_TOKEN) is required")
-    context = None
-    if args.server.startswith("wss://"):
-        from agent_assist.marquee.tls import client_context
-
-        context = client_context(ca_file=args.ca, pin_sha256=args.pin)
+    context = context_for(args.server, ca_file=args.ca, pin_sha256=args.pin)
     return fetch_json(args.server, path, token=args.token, ssl_context=context)
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from agent_assist.cli.kb import embedder_if, open_cache_for
-    from kb_cache.sync import apply_sync, synced_version
+    from kb_cache.cache import make_embedder, open_db
+    from kb_cache.exchange import sync
 
-    db = open_cache_for(args)
-    since = synced_version(db)
-    payload = _get(args, f"/kb/changes?since={since}")
-    if isinstance(payload, dict) and payload.get("version") == since:
-        print(f"knowledge is up to date (version {since})", file=sys.stderr)
+    outcome = sync(
+        open_db(args.db),
+        lambda since: _get(args, f"/kb/changes?since={since}"),
+        embedder=make_embedder(not args.no_embed),
+    )
+    if outcome.result is None:
+        print(f"knowledge is up to date (version {outcome.since})", file=sys.stderr)
         return 0
-    result = apply_sync(db, payload, embedder=embedder_if(not args.no_embed))
     print(
-        f"knowledge version {since} -> {payload['version']}: {result.added} new, "
-        f"{result.updated} updated, {len(payload.get('deleted', []))} removed",
+        f"knowledge version {outcome.since} -> {outcome.version}: {outcome.result.added} new, "
+        f"{outcome.result.updated} updated, {outcome.deleted} removed",
         file=sys.stderr,
     )
     return 0
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from agent_assist.cli.kb import open_cache_for
+    from kb_cache.cache import open_db
     from kb_cache.outbox import submit_resolution
 
     number = submit_resolution(
-        open_cache_for(args),
+        open_db(args.db),
         title=args.title,
         steps=args.steps,
         tags=args.tag,
@@ -122,34 +125,23 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from agent_assist.cli.kb import open_cache_for
     from agent_assist.cli.marquee import ServerRefused, Session
-    from agent_assist.marquee.protocol import ProtocolError, Submit, Submitted, decode, encode
-    from kb_cache.outbox import Rejected, flush
+    from agent_assist.marquee.protocol import Submit, Submitted
+    from kb_cache.cache import open_db
+    from kb_cache.exchange import push
+    from kb_cache.outbox import Rejected
 
-    db = open_cache_for(args)
+    db = open_db(args.db)
     try:
         session = Session(args)
     except AgentAssistError as exc:
         print(f"agent-assist: {exc}; the resolutions stay queued", file=sys.stderr)
         return 1
-    refs = iter(range(1, 1_000_000))
 
-    def send(payload: dict[str, Any]) -> None:
-        ref = str(next(refs))
+    def deliver(message: Submit) -> None:
         try:
-            message = Submit(
-                ref=ref,
-                title=payload["title"],
-                body=payload["body"],
-                tags=tuple(payload.get("tags", ())),
-                triggers=tuple(payload.get("triggers", ())),
-            )
-            decode(encode(message))  # what the server would refuse is refused here
             session.send(message)
-            session.wait_for(Submitted, lambda m: m.ref == ref)
-        except ProtocolError as exc:
-            raise Rejected(str(exc)) from None
+            session.wait_for(Submitted, lambda m: m.ref == message.ref)
         except ServerRefused as exc:
             if exc.code in _FOR_GOOD:  # this submission itself is wrong
                 raise Rejected(str(exc)) from None
@@ -158,7 +150,7 @@ def _push(args: argparse.Namespace) -> int:
             raise RetryLaterError(str(exc)) from None
 
     try:
-        sent, left = flush(db, send)
+        sent, left = push(db, deliver)
     finally:
         session.close()
     print(f"sent {sent} for review; {left} still queued", file=sys.stderr)

@@ -1,0 +1,116 @@
+"""Starting the agent's call: a replayed demo call or live listening, and what the window says.
+
+The call worker (:mod:`agent_assist.app.workers`) gets its searches answered by
+the knowledge worker; a replay starts once the cache is open (so the demo shows
+suggestions throughout), a live call at once (it never waits for knowledge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent_assist.app.demo import DEMO_CALL
+from agent_assist.app.knowledge import KnowledgeWorker
+from agent_assist.app.workers import CallWorker, Source, as_a_call, lazy_listener, replay
+from agent_assist.config import Settings
+from agent_assist.errors import AgentAssistError
+
+if TYPE_CHECKING:
+    from ui.agent_window import AgentWindow
+    from ui.bridge import Bridge
+
+__all__ = ["start_live", "start_replay"]
+
+
+def start_replay(
+    window: AgentWindow,
+    bridge: Bridge,
+    knowledge: KnowledgeWorker,
+    *,
+    settings: Settings,
+    events: str | None,
+    audio: str | None,
+    speed: float,
+) -> CallWorker:
+    """The demo call: from audio through the real recogniser when a model is installed, else
+    events. It starts once the knowledge cache is open, so it shows suggestions throughout."""
+    source: tuple[Source, Callable[[], None] | None] | None = None
+    if audio:
+        source = _recording_source(audio, settings, window)
+    if source is None:
+        log = Path(events) if events else DEMO_CALL
+        source = (lambda stop: replay(log, speed=speed, stop=stop)), None
+        window.set_source(
+            window.source.text() or f"Replaying a recorded call ({log.name}): events, not audio."
+        )
+        window.strip.set_status("Recogniser: not used (replaying recognised events)")
+    worker = _call_worker(source, bridge, knowledge)
+    knowledge.when_ready(worker.start_unless_stopped)
+    return worker
+
+
+def _recording_source(
+    audio: str, settings: Settings, window: AgentWindow
+) -> tuple[Source, Callable[[], None]] | None:
+    """A WAV through the installed model; None (and why, on screen) when that is not possible."""
+    try:
+        from audio.models import ModelStore
+        from audio.pipeline import Listener
+        from audio.recognizer import load_model
+
+        installed = ModelStore().find(settings.get_str("models.path") or None)
+        path = installed.path
+        source, interrupt = lazy_listener(
+            lambda: Listener.from_wav(audio, model=load_model(path), realtime=True)
+        )
+    except AgentAssistError as exc:
+        window.set_source(
+            f"Cannot recognise {Path(audio).name} ({exc}); replaying recorded events instead."
+        )
+        return None
+    window.set_source(f"Replaying {Path(audio).name} through {installed.name}: real recognition.")
+    window.strip.set_status(f"Recogniser: {installed.name}")
+    return as_a_call(source), interrupt
+
+
+def start_live(
+    window: AgentWindow, bridge: Bridge, knowledge: KnowledgeWorker, *, settings: Settings
+) -> CallWorker | None:
+    """Listen to the configured headset with the configured model; None (and why) if not possible."""
+    try:
+        from audio.devices import resolve_device
+        from audio.models import ModelStore
+        from audio.pipeline import Listener
+        from audio.recognizer import load_model
+
+        mirror = settings.get_str("models.mirror") or None
+        installed = ModelStore(mirror=mirror).find(settings.get_str("models.path") or None)
+        agent = resolve_device(settings.get_str("audio.input") or "default")
+        far_end = settings.get_str("audio.far_end")
+        customer = resolve_device(far_end) if far_end else None
+        source = lazy_listener(  # the model loads on the worker, not the GUI thread
+            lambda: Listener.from_devices(
+                model=load_model(installed.path), agent=agent, customer=customer
+            )
+        )
+    except AgentAssistError as exc:
+        window.set_source(f"Not listening: {exc}")
+        return None
+    window.set_source(
+        f"Live: {agent.name}" + (f" + {customer.name}" if customer else "") + f" · {installed.name}"
+    )
+    worker = _call_worker(source, bridge, knowledge)
+    worker.start()  # a live call never waits for the knowledge cache
+    return worker
+
+
+def _call_worker(
+    source: tuple[Source, Callable[[], None] | None], bridge: Bridge, knowledge: KnowledgeWorker
+) -> CallWorker:
+    """A CallWorker whose searches the knowledge worker answers (not started)."""
+    events, interrupt = source
+    return CallWorker(
+        events, emit=bridge.call_event.emit, perform=knowledge.perform, interrupt=interrupt
+    )
