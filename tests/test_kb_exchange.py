@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from agent_assist.errors import RetryLaterError
 from agent_assist.marquee.protocol import Submit
 from kb_cache.cache import open_db
 from kb_cache.exchange import push, sync
@@ -47,7 +48,7 @@ def test_a_transport_that_says_later_keeps_the_queue_in_order(db) -> None:  # ty
     submit_resolution(db, title="Second", steps="two")
 
     def unreachable(message: Submit) -> None:
-        raise OSError("not connected")
+        raise RetryLaterError("not connected")
 
     assert push(db, unreachable) == (0, 2)
     assert [p.payload["title"] for p in pending(db)] == ["First", "Second"]

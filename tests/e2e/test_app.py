@@ -249,45 +249,20 @@ class _SentMessages:
     def wait_connected(self, timeout: float) -> bool:
         return True
 
-    def send(self, message: object) -> None:
+    def send_soon(self, message: object, **callbacks: object) -> None:
         self.sent.append(message)
 
 
-def test_a_snoozed_kind_is_neither_raised_again_nor_shared(
-    wired: tuple[AgentWindow, Bridge], qtbot: QtBot
+def test_a_flag_of_a_snoozed_kind_is_not_shared_even_if_raised_before_the_session_knew(
+    wired: tuple[AgentWindow, Bridge],
 ) -> None:
-    import threading
-
-    from agent_assist.app.main import connect_snooze
     from agent_assist.app.messaging import share_flag
-    from agent_assist.events import Call
 
-    window, bridge = wired
     client = _SentMessages()
-    flags: list[Flag] = []
-    bridge.call_event.connect(lambda e: flags.append(e) if isinstance(e, Flag) else None)
-    bridge.call_event.connect(lambda e: share_flag(e, client, window))
-    go = threading.Event()
-
-    def rude(t: float) -> Utterance:
-        return Utterance(t=t, channel="agent", final=True, text="calm down", start=t - 1, end=t)
-
-    def source(stop: threading.Event):  # type: ignore[no-untyped-def]
-        yield Call(t=0.0, state="started")
-        yield rude(1.0)
-        go.wait(5)  # the agent snoozes "rudeness" now
-        yield rude(60.0)  # well past the cool-down
-
-    worker = CallWorker(source, emit=bridge.call_event.emit, make_search=None)
-    connect_snooze(window, worker)
-    worker.start()
-    qtbot.waitUntil(lambda: bool(window.coaching.cards), timeout=5000)
-    window.coaching.cards[0].snooze.emit("rudeness")
-    go.set()
-    qtbot.waitUntil(lambda: not worker.is_alive(), timeout=5000)
-    qtbot.wait(50)
-    assert [(f.kind, f.t) for f in flags] == [("rudeness", 1.0)]
-    assert [getattr(m, "kind", None) for m in client.sent] == ["rudeness"]
-    share_flag(flags[0], client, window)  # a flag still in flight when the kind was snoozed
-    assert len(client.sent) == 1
-    assert window.coaching.cards == []
+    coaching = wired[0].coaching
+    coaching.show_flag(Flag(t=1.0, kind="rudeness", severity="warning", channel="agent", evidence="calm down", tip="t"))  # fmt: skip
+    coaching.cards[0].snooze.emit("rudeness")  # the session hears of it on its next event
+    for kind, severity in (("rudeness", "warning"), ("profanity", "critical")):
+        flag = Flag(t=2.0, kind=kind, severity=severity, channel="agent", evidence="x", tip="t")  # type: ignore[arg-type]
+        share_flag(flag, client, on_shared=lambda f: None, silenced=coaching.snoozes.silences)
+    assert [getattr(m, "kind", None) for m in client.sent] == ["profanity"]  # never a critical
