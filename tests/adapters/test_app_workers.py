@@ -24,7 +24,7 @@ from kb_cache.embedder import Embedder
 from kb_cache.importer import import_path
 from kb_cache.search import KnowledgeBase
 
-ARTICLES = Path(__file__).parent / "data" / "kb" / "articles.jsonl"
+ARTICLES = Path(__file__).parents[1] / "data" / "kb" / "articles.jsonl"
 
 
 class GatedEmbedder(Embedder):

@@ -17,8 +17,8 @@ from agent_assist.errors import AgentAssistError
 from agent_assist.locations import MachinePaths
 from agent_assist.marquee.store import MarqueeStore
 from agent_assist.marquee.tls import PinMismatchError
+from tests.adapters.test_marquee_features import certificate, store, tls_node, tok, wss  # noqa: F401
 from tests.support.marquee import Node
-from tests.test_marquee_features import certificate, store, tls_node, tok, wss  # noqa: F401
 from ui.agent_window import AgentWindow
 from ui.theme import THEMES
 

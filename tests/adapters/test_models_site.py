@@ -19,8 +19,8 @@ from agent_assist.errors import ModelNotFoundError
 from agent_assist.locations import MachinePaths
 from agent_assist.signing import generate_key
 from audio.models import CATALOG, ModelStore
+from tests.adapters.test_models import MODEL_FILES, model_zip
 from tests.support.fileserver import FileServer
-from tests.test_models import MODEL_FILES, model_zip
 
 NAME = CATALOG[0].name
 

@@ -20,7 +20,7 @@ import pytest
 
 from tests.support import egress
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXE = Path(sys.executable).with_name("agent-assist")
 
 

@@ -18,7 +18,7 @@ from tests.support.pii import Case, caught
 
 _SAMPLE = [
     Case(**json.loads(line))
-    for line in (Path(__file__).parent / "data" / "pii_sample.jsonl").read_text().splitlines()
+    for line in (Path(__file__).parents[1] / "data" / "pii_sample.jsonl").read_text().splitlines()
 ]
 _POSITIVES = [c for c in _SAMPLE if c.end > c.start]
 _NEGATIVES = [c for c in _SAMPLE if c.end == c.start]
