@@ -76,6 +76,6 @@ def test_source_sends_every_chunk_to_every_queue_then_end(ramp_wav: Path) -> Non
     source.start()
     source.join(5)
     for q in queues:
-        items = [q.get(timeout=1) for _ in range(4)]
+        items = [q.get(timeout=30) for _ in range(4)]
         assert [c.t_start for c in items[:3]] == [0.0, 0.1, 0.2]  # type: ignore[union-attr]
         assert items[3] is END
