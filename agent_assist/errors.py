@@ -9,14 +9,17 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
     ├── RulePackError                a rule pack that is not valid (has .path and .line)
     ├── PhraseSyntaxError            a rule phrase that cannot be compiled (also a ValueError)
     ├── SettingsError                a setting that is not valid, or a user settings file we cannot update
-    │   └── SettingLockedError       the site policy locks this key: user settings cannot change it
+    │   ├── SettingLockedError       the site policy locks this key: user settings cannot change it
+    │   └── RegistryUnreadable       a policy key in the Windows registry exists but cannot be read
     ├── KnowledgeError               the knowledge cache: unreadable, or a request it cannot serve
     │   ├── KnowledgeImportError     a bad record in an import (has .path and .line); nothing stored
     │   ├── SyncError                a sync payload that is corrupt or out of order; cache unchanged
     │   ├── KnowledgeConflict        a cache claims a knowledge version the server never had
     │   └── SubmissionRejected       the server refuses a submitted resolution for good
     ├── RetryLaterError              cannot be done right now (offline, rate limited, busy): kept for later
+    ├── UpdateSourceError            the update source cannot be reached or read (nothing was checked)
     ├── VerificationError            a signature, size or hash that does not match: nothing trusted
+    │   └── UpdateRefused            an update that must not be installed (expired, older, wrong channel)
     ├── MarqueeError                 the marquee server, its protocol or its shared state
     │   ├── ProtocolError            a message that breaks the marquee protocol (has .code)
     │   ├── ServerRefused            the server answered a request with an error (has .code)
@@ -35,9 +38,11 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
             ├── ChecksumError        SHA-256 differs from the one expected
             └── UnsafeArchiveError   an archive entry escapes its folder, or is a link
 
-``ProtocolError`` lives in :mod:`agent_assist.marquee.protocol` and
-``PinMismatchError`` in :mod:`agent_assist.marquee.tls`, beside what raises
-them; every other class is here. A function called with arguments no caller
+``ProtocolError`` lives in :mod:`agent_assist.marquee.protocol`,
+``PinMismatchError`` in :mod:`agent_assist.marquee.tls`, ``UpdateRefused`` and
+``UpdateSourceError`` in :mod:`agent_assist.update` and ``RegistryUnreadable``
+in :mod:`agent_assist.winpolicy`, beside what raises them; every other class is
+here. A function called with arguments no caller
 should pass raises the built-in ``ValueError``/``TypeError``/``KeyError``, as
 Python's own library does: that is a bug in the caller, not a user's mistake
 (an edge that passes user input on translates it, e.g. to ``UsageError``).

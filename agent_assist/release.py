@@ -191,6 +191,7 @@ def parse_utc(text: str) -> float:
 
 
 def format_utc(seconds: float) -> str:
+    """``seconds`` since the Unix epoch as UTC ISO 8601 (``2026-01-31T12:00:00Z``)."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 

@@ -48,6 +48,7 @@ class SyncOutcome:
 
     @property
     def changed(self) -> bool:
+        """True when the sync applied a new version to the cache."""
         return self.result is not None
 
 
