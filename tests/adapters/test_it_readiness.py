@@ -56,7 +56,14 @@ def test_a_broken_site_policy_shows_a_banner_logs_and_keeps_users_out(
         seen["connection"] = window.connection.text()
 
     QTimer.singleShot(800, look)
-    assert run_app(AppOptions(events=str(events), quit_after=1.5)) == 0
+    try:
+        assert run_app(AppOptions(events=str(events), quit_after=1.5)) == 0
+    finally:
+        # After the app's exec() has returned, every QEventLoop started in this process
+        # returns at once (qtbot.wait and waitUntil with it) until exec() runs again: one
+        # empty run puts the shared QApplication back for the tests that follow.
+        QTimer.singleShot(0, qapp.quit)
+        qapp.exec()
     assert seen == {
         "banner": POLICY_UNREADABLE,
         "visible": True,
