@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,12 +75,16 @@ def test_a_send_on_a_live_connection_reports_it_was_sent(node: Node, tmp_path: P
     try:
         announce = Announce(text="Queue over 40", priority="info", audience=Audience(all=True))
         client.send_soon(
-            announce, on_sent=outcome.on_sent, on_failure=outcome.on_failure, wait=10.0
+            announce, on_sent=outcome.on_sent, on_failure=outcome.on_failure, wait=60.0
         )
-        assert outcome.came.wait(15)
+        assert outcome.came.wait(90)  # deadlines on waits, not speed targets
     finally:
         client.stop()
     assert outcome.reason is None
     assert outcome.sent
     assert outcome.thread == "marquee-client"
+    # "sent" is the client's side: the server stores it when it has read the frame
+    deadline = time.monotonic() + 60
+    while not store.active() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert [a.text for a in store.active()] == ["Queue over 40"]
