@@ -134,6 +134,7 @@ class Settings:
             raise KeyError(f"unknown setting {key}") from None
 
     def get(self, key: str) -> Value:
+        """The effective value of ``key`` (KeyError for a key that does not exist)."""
         return self.setting(key).value
 
     @property
@@ -142,6 +143,7 @@ class Settings:
         return POLICY_UNREADABLE if self.failed_closed else None
 
     def source(self, key: str) -> Source:
+        """Which layer the value of ``key`` comes from: default, site or user."""
         return self.setting(key).source
 
     def path(self, key: str) -> str | None:
@@ -149,18 +151,23 @@ class Settings:
         return self.setting(key).path
 
     def locked(self, key: str) -> bool:
+        """True when the site policy locks ``key``: user settings cannot change it."""
         return self.setting(key).locked
 
     def get_bool(self, key: str) -> bool:
+        """The value of the bool setting ``key`` (TypeError for another kind)."""
         return bool(self._typed(key, "bool"))
 
     def get_int(self, key: str) -> int:
+        """The value of the int setting ``key`` (TypeError for another kind)."""
         return int(self._typed(key, "int"))
 
     def get_float(self, key: str) -> float:
+        """The value of the float setting ``key`` (TypeError for another kind)."""
         return float(self._typed(key, "float"))
 
     def get_str(self, key: str) -> str:
+        """The value of the str setting ``key`` (TypeError for another kind)."""
         return str(self._typed(key, "str"))
 
     def _typed(self, key: str, kind: Kind) -> Value:

@@ -8,14 +8,24 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
     ├── EventFormatError             a JSON Lines event that is not valid (has .line)
     ├── RulePackError                a rule pack that is not valid (has .path and .line)
     ├── ScriptPackError              a call-script pack that is not valid (has .path and .line)
+    ├── PhraseSyntaxError            a rule phrase that cannot be compiled (also a ValueError)
     ├── SettingsError                a setting that is not valid, or a user settings file we cannot update
-    │   └── SettingLockedError       the site policy locks this key: user settings cannot change it
+    │   ├── SettingLockedError       the site policy locks this key: user settings cannot change it
+    │   └── RegistryUnreadable       a policy key in the Windows registry exists but cannot be read
     ├── KnowledgeError               the knowledge cache: unreadable, or a request it cannot serve
     │   ├── KnowledgeImportError     a bad record in an import (has .path and .line); nothing stored
-    │   └── SyncError                a sync payload that is corrupt or out of order; cache unchanged
+    │   ├── SyncError                a sync payload that is corrupt or out of order; cache unchanged
+    │   ├── KnowledgeConflict        a cache claims a knowledge version the server never had
+    │   └── SubmissionRejected       the server refuses a submitted resolution for good
+    ├── RetryLaterError              cannot be done right now (offline, rate limited, busy): kept for later
+    ├── UpdateSourceError            the update source cannot be reached or read (nothing was checked)
     ├── VerificationError            a signature, size or hash that does not match: nothing trusted
+    │   └── UpdateRefused            an update that must not be installed (expired, older, wrong channel)
     ├── MarqueeError                 the marquee server, its protocol or its shared state
     │   ├── ProtocolError            a message that breaks the marquee protocol (has .code)
+    │   ├── ServerRefused            the server answered a request with an error (has .code)
+    │   ├── NoAnswerError            the server did not answer in time
+    │   ├── PinMismatchError         the server's certificate is not the pinned one (also an SSL error)
     │   └── BackendUnavailableError  the shared state (Redis) cannot be reached right now
     ├── AudioError                   anything about sound input
     │   ├── DeviceNotFoundError      no input device matches the name/index asked for
@@ -28,6 +38,17 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
             ├── DownloadError        network/HTTP failure or an incomplete download
             ├── ChecksumError        SHA-256 differs from the one expected
             └── UnsafeArchiveError   an archive entry escapes its folder, or is a link
+
+``ProtocolError`` lives in :mod:`agent_assist.marquee.protocol`,
+``PinMismatchError`` in :mod:`agent_assist.marquee.tls`, ``UpdateRefused`` and
+``UpdateSourceError`` in :mod:`agent_assist.update` and ``RegistryUnreadable``
+in :mod:`agent_assist.winpolicy`, beside what raises them; every other class is
+here. A function called with arguments no caller
+should pass raises the built-in ``ValueError``/``TypeError``/``KeyError``, as
+Python's own library does: that is a bug in the caller, not a user's mistake
+(an edge that passes user input on translates it, e.g. to ``UsageError``).
+``tests/unit/test_errors.py`` checks that every exception class in the code is
+in this tree and drawn here.
 """
 
 from __future__ import annotations
@@ -42,6 +63,7 @@ __all__ = [
     "DeviceNotFoundError",
     "DownloadError",
     "EventFormatError",
+    "KnowledgeConflict",
     "KnowledgeError",
     "KnowledgeImportError",
     "MarqueeError",
@@ -49,10 +71,15 @@ __all__ = [
     "ModelInstallError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "NoAnswerError",
+    "PhraseSyntaxError",
+    "RetryLaterError",
     "RulePackError",
     "ScriptPackError",
+    "ServerRefused",
     "SettingLockedError",
     "SettingsError",
+    "SubmissionRejected",
     "SyncError",
     "UnsafeArchiveError",
     "UsageError",
@@ -96,6 +123,10 @@ class ScriptPackError(AgentAssistError):
         super().__init__(f"{where}: {message}")
 
 
+class PhraseSyntaxError(AgentAssistError, ValueError):
+    """A rule phrase pattern cannot be compiled; the message says why (the pack loader adds where)."""
+
+
 class SettingsError(AgentAssistError):
     """A setting cannot be stored as asked: unknown key, invalid value, or unreadable file."""
 
@@ -122,12 +153,36 @@ class SyncError(KnowledgeError):
     """A sync payload was rejected; the cache is exactly as it was."""
 
 
+class KnowledgeConflict(KnowledgeError):
+    """A client's cache claims a version the server never had (e.g. the server was reset)."""
+
+
+class SubmissionRejected(KnowledgeError):
+    """The server refuses a submitted resolution for good (not a network error): it is not retried."""
+
+
+class RetryLaterError(AgentAssistError):
+    """It cannot be done right now (offline, rate limited, server busy); nothing is lost: try again."""
+
+
 class VerificationError(AgentAssistError):
     """A signature, size or hash does not match what was signed: nothing is trusted or installed."""
 
 
 class MarqueeError(AgentAssistError):
     """The marquee server, its protocol or its shared state."""
+
+
+class ServerRefused(MarqueeError):
+    """The marquee server answered a request with an error message; ``code`` says why."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class NoAnswerError(MarqueeError):
+    """The marquee server did not answer in time."""
 
 
 class BackendUnavailableError(MarqueeError):

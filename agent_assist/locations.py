@@ -59,18 +59,22 @@ class MachinePaths:
 
     @property
     def site_policy(self) -> Path:
+        """The machine-wide site policy file (``site.toml`` in the policy folder)."""
         return _child(self.policy_dir, "site.toml")
 
     @property
     def release_key(self) -> Path:
+        """The trusted release key IT installs (``release.pub`` in the policy folder)."""
         return _child(self.policy_dir, "release.pub")
 
     @property
     def models(self) -> Path:
+        """The machine-wide models folder every user reads."""
         return _child(self.data_dir, "models")
 
     @property
     def updates(self) -> Path:
+        """Where verified update packages are staged for every user."""
         return _child(self.data_dir, "updates")
 
 

@@ -89,6 +89,7 @@ class Artifact:
     sha256: str
 
     def to_json(self) -> dict[str, object]:
+        """The artifact as the manifest lists it: name, size in bytes, SHA-256."""
         return {"name": self.name, "size": self.size, "sha256": self.sha256}
 
 
@@ -107,6 +108,7 @@ class Manifest:
     test: bool = False  # signed with a throwaway key by build-release --test-key
 
     def to_bytes(self) -> bytes:
+        """The manifest as the JSON bytes that are signed (and written beside the release)."""
         document: dict[str, object] = {
             "format": FORMAT,
             "kind": self.kind,
@@ -189,6 +191,7 @@ def parse_utc(text: str) -> float:
 
 
 def format_utc(seconds: float) -> str:
+    """``seconds`` since the Unix epoch as UTC ISO 8601 (``2026-01-31T12:00:00Z``)."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 

@@ -53,14 +53,16 @@ Answer: TypeAlias = SearchResults
 class Engine(Protocol):
     """A per-call engine: events in, events (and requests for I/O) out; time only from events."""
 
-    def feed(self, event: Event) -> Sequence[Event | Request]: ...
+    def feed(self, event: Event) -> Sequence[Event | Request]:
+        """The events and requests ``event`` causes (possibly none)."""
 
 
 @runtime_checkable
 class AskingEngine(Engine, Protocol):
     """An engine that asks for I/O and takes the answers."""
 
-    def answer(self, results: Answer) -> Sequence[Event | Request]: ...
+    def answer(self, results: Answer) -> Sequence[Event | Request]:
+        """The events and requests an answer to one of this engine's requests causes."""
 
 
 class CallSession:

@@ -67,11 +67,13 @@ class PublicKey:
         return self.key_id[::-1].hex().upper()
 
     def to_text(self) -> str:
+        """The key in minisign's public-key file format (a comment line, then base64)."""
         blob = base64.b64encode(_KEY_ALG + self.key_id + self.raw).decode()
         return f"untrusted comment: minisign public key {self.id_hex}\n{blob}\n"
 
     @classmethod
     def from_text(cls, text: str, *, source: str = "public key") -> PublicKey:
+        """Read a minisign public key from file text; VerificationError if it holds none."""
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         keys = [line for line in lines if not line.startswith("untrusted comment:")]
         if not keys:
@@ -93,6 +95,7 @@ class SigningKey:
         self.public = PublicKey(key_id=hashlib.blake2b(raw, digest_size=8).digest(), raw=raw)
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:
+        """The private key as PKCS#8 PEM, encrypted with ``passphrase`` when one is given."""
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(passphrase)
             if passphrase

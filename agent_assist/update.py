@@ -108,6 +108,7 @@ class FolderSource:
         self.description = str(folder)
 
     def names(self, channel: str) -> list[str]:
+        """See :meth:`Source.names`; UpdateSourceError when the folder cannot be read."""
         try:
             return sorted(p.name for p in (self.folder / channel).iterdir() if p.is_file())
         except OSError as exc:
@@ -116,6 +117,7 @@ class FolderSource:
             ) from None
 
     def read(self, channel: str, name: str, *, limit: int, start: int = 0) -> bytes:
+        """See :meth:`Source.read`; UpdateSourceError when the file cannot be read."""
         try:
             with open(self.folder / channel / name, "rb") as f:
                 f.seek(start)
@@ -152,6 +154,7 @@ class HttpSource:
             raise UpdateSourceError(f"cannot reach the update server {url} ({reason})") from None
 
     def names(self, channel: str) -> list[str]:
+        """See :meth:`Source.names`, from the channel's JSON listing."""
         data = self._get(f"{urllib.parse.quote(channel)}/", _MANIFEST_LIMIT)
         try:
             listing = json.loads(data)
@@ -162,6 +165,7 @@ class HttpSource:
             ) from None
 
     def read(self, channel: str, name: str, *, limit: int, start: int = 0) -> bytes:
+        """See :meth:`Source.read`, with an HTTP range request."""
         return self._get(f"{urllib.parse.quote(channel)}/{urllib.parse.quote(name)}", limit, start)
 
 
@@ -243,6 +247,7 @@ class Offer:
 
     @property
     def version(self) -> str:
+        """The version on offer (the signed manifest's)."""
         return self.manifest.version
 
 

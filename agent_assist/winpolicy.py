@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from agent_assist.config import PolicyLayer
+from agent_assist.errors import SettingsError
 from agent_assist.schema import SCHEMA, TABLES
 
 __all__ = [
@@ -48,7 +49,7 @@ MSI_VALUES = {
 }
 
 
-class RegistryUnreadable(Exception):
+class RegistryUnreadable(SettingsError):
     """A key exists but could not be opened or read (e.g. access denied)."""
 
 
@@ -67,6 +68,7 @@ class WinRegistry:
     """The real registry through ``winreg`` (64-bit view). Windows only; not run here."""
 
     def values(self, key: str) -> Mapping[str, object] | None:
+        """See :meth:`Registry.values`: HKLM's 64-bit view through ``winreg``."""
         import winreg  # type: ignore[import-not-found,unused-ignore]
 
         access = winreg.KEY_READ | winreg.KEY_WOW64_64KEY  # type: ignore[attr-defined,unused-ignore]

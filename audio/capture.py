@@ -150,10 +150,12 @@ class CaptureStream:
         self._thread.start()
 
     def stop(self) -> None:
+        """Ask the capture to stop; returns at once (:meth:`join` waits)."""
         self._stop.set()
         self._changed.set()
 
     def join(self, timeout: float | None = None) -> None:
+        """Wait up to ``timeout`` s for the capture thread, then stop watching the device."""
         if self._thread is not None:
             self._thread.join(timeout)
         if self._watcher is not None:

@@ -25,6 +25,7 @@ class Chunk:
 
     @property
     def frames(self) -> int:
+        """Frames (samples per channel) in ``data``."""
         return len(self.data) // (2 * self.channels)
 
     @property

@@ -42,6 +42,7 @@ class InputDevice:
     loopback: bool
 
     def to_json(self) -> dict[str, Any]:
+        """The device as a JSON object (``devices --json``)."""
         return asdict(self)
 
 

@@ -18,7 +18,9 @@ import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import cast
 
 from agent_assist.errors import DownloadError, ModelInstallError, UnsafeArchiveError
 
@@ -31,7 +33,14 @@ _BLOCK = 1 << 16
 _USER_AGENT = "agent-assist-model-installer"
 
 
-def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse:
+@dataclass(frozen=True, slots=True)
+class _NothingLeft:
+    """HTTP 416 to a resume: the part file may already be whole; ``total`` from Content-Range."""
+
+    total: int | None
+
+
+def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse | _NothingLeft:
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     if offset:
         request.add_header("Range", f"bytes={offset}-")
@@ -40,17 +49,12 @@ def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse:
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # nothing left to send: the part file may be complete
             exc.close()
-            raise _RangeDone(exc.headers.get("Content-Range", "")) from None
+            return _NothingLeft(_total_from_range(exc.headers.get("Content-Range", "")))
         raise DownloadError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DownloadError(f"cannot download {url}: {reason}") from None
     return response
-
-
-class _RangeDone(Exception):
-    def __init__(self, content_range: str) -> None:
-        self.total = _total_from_range(content_range)
 
 
 def _total_from_range(content_range: str) -> int | None:
@@ -75,14 +79,13 @@ def download(
     """
     part.parent.mkdir(parents=True, exist_ok=True)
     offset = part.stat().st_size if part.exists() else 0
-    try:
-        response = _open(url, offset, timeout)
-    except _RangeDone as done:
-        if done.total is not None and done.total == offset:
+    response = _open(url, offset, timeout)
+    if isinstance(response, _NothingLeft):
+        if response.total is not None and response.total == offset:
             return part
         part.unlink(missing_ok=True)  # the server's file changed: start over
         offset = 0
-        response = _open(url, 0, timeout)
+        response = cast(http.client.HTTPResponse, _open(url, 0, timeout))  # no Range: no 416
     with response:
         if offset and response.status != 206:
             offset = 0  # the server ignored the Range header: start over

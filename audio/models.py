@@ -28,9 +28,8 @@ import tempfile
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from agent_assist.bundle import bundle_model_name, is_bundle, open_bundle
 from agent_assist.errors import (
     ChecksumError,
     ModelInstallError,
@@ -38,9 +37,10 @@ from agent_assist.errors import (
     UsageError,
 )
 from agent_assist.locations import machine_paths
-from agent_assist.release import trusted_key
-from agent_assist.signing import PublicKey
 from audio.download import Progress, download, safe_extract, sha256_of
+
+if TYPE_CHECKING:  # signing loads cryptography: only installing a bundle needs it
+    from agent_assist.signing import PublicKey
 
 __all__ = [
     "CATALOG",
@@ -110,6 +110,7 @@ class InstalledModel:
     lang: str | None
 
     def to_json(self) -> dict[str, str | None]:
+        """The model as a JSON object (``models list --json``)."""
         return {"name": self.name, "path": str(self.path), "origin": self.origin, "lang": self.lang}
 
 
@@ -299,8 +300,11 @@ class ModelStore:
                     "(see: agent-assist models list)"
                 )
             url, archive, default_name = None, path, _stem(path.name)
-        if archive.is_file() and is_bundle(archive):
-            default_name = bundle_model_name(archive) or default_name
+        if archive.is_file():
+            from agent_assist.bundle import bundle_model_name, is_bundle  # loads cryptography
+
+            if is_bundle(archive):
+                default_name = bundle_model_name(archive) or default_name
         final_name = name or default_name
         if not _NAME.match(final_name):
             raise UsageError(
@@ -332,6 +336,9 @@ class ModelStore:
     ) -> InstalledModel:
         staging = Path(tempfile.mkdtemp(prefix=".installing-", dir=self.root))
         unpacked = staging
+        from agent_assist.bundle import is_bundle, open_bundle  # loads cryptography
+        from agent_assist.release import trusted_key
+
         try:
             if source.is_dir():
                 shutil.copytree(source, staging / "model")

@@ -273,6 +273,7 @@ class Listener:
 
     @property
     def channels(self) -> list[Channel]:
+        """The channels listened to: ``agent``, then ``customer`` when there is one."""
         return [w.channel for w in self._workers]
 
     @property

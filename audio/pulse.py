@@ -114,9 +114,11 @@ class SourceWatcher:
 
     @property
     def running(self) -> bool:
+        """True while ``pactl subscribe`` runs."""
         return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> None:
+        """Start watching PulseAudio's source events (without pactl, nothing happens)."""
         exe = shutil.which("pactl")
         if exe is None:
             return
@@ -143,6 +145,7 @@ class SourceWatcher:
                 self._on_change()
 
     def stop(self) -> None:
+        """Stop watching; waits up to 2 s, then kills the watcher."""
         proc, self._proc = self._proc, None
         if proc is not None:
             proc.terminate()

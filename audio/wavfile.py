@@ -96,6 +96,7 @@ class WavReader:
         return _to_int16(raw, bits=self._bits, is_float=self._float).tobytes()
 
     def close(self) -> None:
+        """Close the file."""
         self._file.close()
 
     def __enter__(self) -> WavReader:
@@ -153,6 +154,7 @@ class WavSource:
         )
 
     def start(self) -> None:
+        """Start reading on the source's own thread."""
         self._thread.start()
 
     def stop(self) -> None:
@@ -160,6 +162,7 @@ class WavSource:
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> None:
+        """Wait up to ``timeout`` s for the reading thread to end."""
         self._thread.join(timeout)
 
     def _run(self) -> None:

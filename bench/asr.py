@@ -23,6 +23,12 @@ model once and measures, all in this process:
   The direct passes run first, so the realtime run starts with a warm model. The
   listener warms its recognisers up before playback (reported, not counted in the
   call's CPU), and times are measured on the audio's own axis from playback start.
+* **Parallel channels** - the same speech decoded offline by ``Listener.from_wav``
+  as a mono file and as a stereo file (both sides the same): stereo/mono wall time
+  is 1.0 when the two channel workers run fully in parallel and 2.0 when one waits
+  for the other (on a machine with a free core for each).
+* **Level lateness** - in the realtime pass, receive time minus ``t`` of each
+  ``level`` event: how far behind the paced audio the pipeline delivers (max, p95).
 * **Queue drops** per channel (``Listener.dropped``): must be 0; the exit status
   is 1 if a chunk was dropped or the pipeline reported an error.
 
@@ -53,7 +59,7 @@ from audio.models import ModelStore
 from audio.pipeline import Listener
 from audio.recognizer import ChannelRecognizer, VoskModel, load_model
 from audio.wavfile import WavReader
-from tests.support.calls import Turn, build_call, have_tools
+from tests.support.calls import Turn, build_call, have_tools, write_wav
 
 CHANNELS: tuple[Channel, ...] = ("agent", "customer")
 CHUNK_SECONDS = 0.1
@@ -67,6 +73,7 @@ class RealtimeRun:
 
     utterances: dict[Channel, Received] = field(default_factory=lambda: {c: [] for c in CHANNELS})
     levels: dict[Channel, int] = field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
+    level_lateness: list[float] = field(default_factory=list)  # receive time - t (s)
     errors: list[str] = field(default_factory=list)
     dropped: dict[Channel, int] = field(default_factory=dict)
     wall: float = 0.0
@@ -102,6 +109,7 @@ def run_realtime(path: Path, model: VoskModel) -> RealtimeRun:
                 run.utterances[event.channel].append((received, shifted))
             elif isinstance(event, Level):
                 run.levels[event.channel] += 1
+                run.level_lateness.append(clock.now() - event.t)
             elif isinstance(event, ErrorEvent):
                 run.errors.append(event.message)
     finally:
@@ -125,6 +133,20 @@ def vosk_pass(
         rec.accept(pcm, t_start)
     rec.flush()
     return time.perf_counter() - wall, time.thread_time() - cpu
+
+
+def parallel_ratio(folder: Path, speech: np.ndarray, rate: int, model: VoskModel) -> float:
+    """Offline pipeline wall time for a stereo file (speech on both sides) over the mono file."""
+    times = []
+    for name, channels in (("mono", [speech]), ("stereo", [speech, speech])):
+        path = write_wav(folder / f"parallel-{name}.wav", channels, rate)
+        listener = Listener.from_wav(str(path), model=model)
+        began = time.perf_counter()
+        listener.start()
+        for _ in listener.events():
+            pass
+        times.append(time.perf_counter() - began)
+    return times[1] / times[0]
 
 
 def turn_latencies(turns: Sequence[Turn], run: RealtimeRun) -> dict[Channel, Latencies]:
@@ -187,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             c: vosk_pass(np.ascontiguousarray(frames[:, i]), rate, model, c)
             for i, c in enumerate(CHANNELS)
         }
+        parallel = parallel_ratio(Path(tmp), np.ascontiguousarray(frames[:, 1]), rate, model)
         run = run_realtime(path, model)
 
     latencies = turn_latencies(turns, run)
@@ -228,6 +251,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"overhead  {overhead_pct:.1f}% of one core beyond Vosk "
         "(estimate: realtime process CPU minus direct-pass Vosk CPU, over the call)"
     )
+    lateness = {
+        "max": round(max(run.level_lateness, default=0.0), 3),
+        "p95": p50_p95(run.level_lateness)["p95"],
+    }
+    print(f"parallel  stereo/mono wall time {parallel:.2f} (1.0 = channels fully in parallel)")
+    p95 = "n/a" if lateness["p95"] is None else f"{lateness['p95']:.3f}"
+    print(f"levels    lateness max={lateness['max']:.3f} s p95={p95} s (receive time - t)")
     for c, s in latencies.items():
         lat = {k: fmt(v) for k, v in latency[c].items()}
         print(
@@ -256,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "peak_rss_mib": round(peak_rss_mib, 1),
             },
             "overhead_estimate_pct": round(overhead_pct, 1),
+            "parallel_stereo_over_mono": round(parallel, 3),
+            "level_lateness_s": lateness,
             "latency_s": {
                 c: {
                     **latency[c],

@@ -5,7 +5,7 @@ Apache-2.0) and is checked against the SHA-256 that package publishes before
 it is loaded. The WordPiece tokenizer (``data/minilm-tokenizer.json``, from the
 same project, Apache-2.0) ships with us. Output = mean of the token vectors over
 the attention mask, L2-normalised: what sentence-transformers does for this
-model. ``tests/test_embedder.py`` checks it against vectors from the
+model. ``tests/adapters/test_embedder.py`` checks it against vectors from the
 full-precision model (cosine >= 0.99).
 
 Nothing is downloaded at run time. onnxruntime and the tokenizer are imported

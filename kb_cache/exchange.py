@@ -9,7 +9,8 @@ synchronous session. Both share the rules here:
   refuses for good what the server would refuse (so it is not retried forever),
   and hands the rest to ``deliver``. ``deliver`` raises
   :class:`~kb_cache.outbox.Rejected` when the server refused that submission for
-  good and ``OSError`` when it should be tried again later; the queue keeps its order.
+  good and :class:`~agent_assist.errors.RetryLaterError` when it should be tried again
+  later; the queue keeps its order.
 * :func:`sync` asks ``fetch_changes(since)`` for what changed since the cache's
   version and applies it all or nothing (:mod:`kb_cache.sync`).
 """
@@ -48,6 +49,7 @@ class SyncOutcome:
 
     @property
     def changed(self) -> bool:
+        """True when the sync applied a new version to the cache."""
         return self.result is not None
 
 

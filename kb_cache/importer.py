@@ -44,6 +44,8 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
+    """What an import did: articles added, updated, unchanged, texts embedded now."""
+
     added: int
     updated: int
     unchanged: int

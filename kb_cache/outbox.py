@@ -2,8 +2,9 @@
 
 A submission is stored in the local outbox at once (scrubbed of personal data)
 and sent to the server's review queue by :func:`flush` whenever a sender is
-available. A network failure leaves it queued for the next try; a rejection by
-the server (bad request) marks it rejected with the reason. Once a supervisor
+available. A sender that cannot send now (:class:`RetryLaterError`: offline,
+rate limited) leaves it queued for the next try; a rejection by the server
+(:class:`Rejected`, a bad request) marks it rejected with the reason. Once a supervisor
 approves it, the article reaches every cache through :mod:`kb_cache.sync`.
 """
 
@@ -16,19 +17,21 @@ from typing import Any
 
 import sqlite_utils
 
-from agent_assist.errors import KnowledgeError
+from agent_assist.errors import KnowledgeError, RetryLaterError, SubmissionRejected
 from agent_assist.privacy import scrub
 from kb_cache.store import now_iso
 
 __all__ = ["Rejected", "Submission", "flush", "pending", "submit_resolution"]
 
 
-class Rejected(Exception):
-    """Raised by a sender when the server refuses a submission for good (not a network error)."""
+Rejected = SubmissionRejected
+"""What a sender raises when the server refuses a submission for good (not a network error)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Submission:
+    """A queued resolution: its outbox id, payload, and sends tried so far."""
+
     id: int
     payload: dict[str, Any]
     attempts: int
@@ -80,9 +83,9 @@ def pending(db: sqlite_utils.Database) -> list[Submission]:
 def flush(db: sqlite_utils.Database, send: Callable[[dict[str, Any]], None]) -> tuple[int, int]:
     """Try to send every queued submission; returns (sent, still queued).
 
-    ``send`` raises :class:`Rejected` for a permanent refusal, and ``OSError``
-    (or ConnectionError) when the server cannot be reached: then sending stops
-    and the rest stays queued, in order.
+    ``send`` raises :class:`Rejected` for a permanent refusal, and
+    :class:`RetryLaterError` when it cannot send now (the server unreachable,
+    rate limited or busy): then sending stops and the rest stays queued, in order.
     """
     sent = 0
     queue = pending(db)
@@ -96,7 +99,7 @@ def flush(db: sqlite_utils.Database, send: Callable[[dict[str, Any]], None]) -> 
                     [str(exc), item.id],
                 )
             continue
-        except OSError as exc:
+        except RetryLaterError as exc:
             with db.conn:
                 db.execute(
                     "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",

@@ -140,6 +140,7 @@ class Hit:
     script: str | None = None  # the call script the article names (its tag "script:NAME")
 
     def to_json(self) -> dict[str, object]:
+        """The hit as a JSON object (``kb search --json``)."""
         return {
             "id": self.id,
             "title": self.title,

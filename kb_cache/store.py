@@ -105,6 +105,7 @@ FTS_COLUMNS = ["title", "body", "triggers", "tags"]
 
 
 def now_iso() -> str:
+    """Now in UTC as ISO 8601, to the second."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -150,9 +151,11 @@ def open_cache(path: str | Path) -> sqlite_utils.Database:
 
 
 def get_meta(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
+    """A value from the cache's meta table, or ``default``."""
     row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
     return str(row[0]) if row else default
 
 
 def set_meta(db: sqlite_utils.Database, key: str, value: Any) -> None:
+    """Store ``str(value)`` under ``key`` in the meta table (in the caller's transaction)."""
     db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [key, str(value)])

@@ -1,4 +1,12 @@
-"""Shared fixtures: the real Korean Vosk model, real speech audio, a real PulseAudio server."""
+"""Shared fixtures: the real Korean Vosk model, real speech audio, a real PulseAudio server.
+
+The suite runs in three lanes: ``tests/unit`` (the pure core), ``tests/adapters``
+(real SQLite, sockets, Vosk, PulseAudio, Qt widgets) and ``tests/e2e`` (command
+line runs, the app, packaging, Redis). Tests that take seconds are marked
+``slow`` so ``scripts/test --fast`` can leave them out: every e2e test, every test
+that loads the speech model, synthesises speech or plays audio through
+PulseAudio (the fixtures below), and the few marked ``slow`` by hand.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +24,19 @@ from agent_assist.locations import MachinePaths, use_machine_paths
 from audio.models import ModelStore
 from audio.recognizer import VoskModel, load_model
 from tests.support import calls
+
+TESTS = Path(__file__).resolve().parent
+# fixtures that cost seconds: the model load, speech synthesis, audio through PulseAudio
+SLOW_FIXTURES = frozenset({"model", "model_path", "call_wav", "phrase_wav", "pulse_server"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow ones ``slow``: the e2e lane and whatever uses a slow fixture."""
+    for item in items:
+        lane = item.path.resolve().relative_to(TESTS).parts[0]
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if lane == "e2e" or fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

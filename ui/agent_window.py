@@ -37,6 +37,11 @@ __all__ = ["AgentWindow"]
 
 
 class AgentWindow(QMainWindow):
+    """The agent's window: call strip, ticker, coaching, knowledge, transcript.
+
+    A view: the app feeds it with :meth:`show_event` and :meth:`show_message` on the GUI thread.
+    """
+
     settings_requested = Signal()
 
     def __init__(
@@ -135,6 +140,7 @@ class AgentWindow(QMainWindow):
     # -- what the app feeds in --------------------------------------------------------
 
     def show_event(self, event: object) -> None:
+        """Show a call event in the widget it belongs to."""
         if isinstance(event, Level | Mute | Call | Status):
             self.strip.show_event(event)
             if isinstance(event, Mute) and event.muted:
@@ -153,6 +159,7 @@ class AgentWindow(QMainWindow):
             self.statusBar().showMessage(event.message, 15000)
 
     def show_message(self, message: object) -> None:
+        """Show a marquee message in the ticker."""
         self.ticker.show_message(message)
 
     def show_shared(self, flag: Flag) -> None:
@@ -164,14 +171,17 @@ class AgentWindow(QMainWindow):
         self.shared.show()
 
     def set_source(self, text: str) -> None:
+        """Show where the audio comes from."""
         self.source.setText(text)
 
     def set_connection(self, text: str) -> None:
+        """Show the marquee connection state."""
         self.connection.setText(f"Announcements: {text}")
 
     # -- window behaviour ---------------------------------------------------------------
 
     def set_always_on_top(self, on: bool) -> None:
+        """Keep the window above the others, or not."""
         self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, on)
         if self.isVisible():
             self.show()  # Qt hides a window whose flags change
@@ -198,5 +208,6 @@ class AgentWindow(QMainWindow):
         self.setGeometry(x, area.top(), width, area.height())
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Remember the window's geometry for next time."""
         QSettings().setValue("agent_window/geometry", self.saveGeometry())
         super().closeEvent(event)

@@ -60,6 +60,7 @@ class CallStrip(QWidget):
 
     @property
     def state(self) -> str:
+        """The line as shown: NO CALL, ON HOLD, MUTED or LIVE."""
         if not self.in_call:
             return "NO CALL"
         if self.on_hold:
@@ -67,6 +68,7 @@ class CallStrip(QWidget):
         return "MUTED" if self.muted else "LIVE"
 
     def show_event(self, event: object) -> None:
+        """Follow a level, mute, call or status event."""
         if isinstance(event, Level):
             meter = self.meters.get(event.channel)
             if meter is not None:
@@ -88,6 +90,7 @@ class CallStrip(QWidget):
             self.status.setText(f"Recogniser ({event.channel}): {event.state}")
 
     def set_status(self, text: str) -> None:
+        """Show a status line (e.g. listening, device lost)."""
         self.status.setText(text)
 
     def _render(self) -> None:

@@ -2,9 +2,10 @@
 
 ``hot_mic`` is impossible to miss: a full-width critical banner (not a card) that
 stays until the agent dismisses it, the line is muted, or 45 s pass. At most
-three cards show, newest first, so the knowledge panel keeps its room. A kind can be
-snoozed for the rest of the call (``snoozed`` tells the app, whose session then stops
-raising and sharing it), but a critical flag always shows.
+three cards show, newest first, so the knowledge panel keeps its room. A kind can be snoozed for the rest
+of the call (``snoozed`` tells the app, which stops the risk engine raising it); the rule is the
+engine's own (:mod:`agent_assist.risk.snooze`): a critical flag is never hidden, so its card offers
+no snooze. Snoozes end with the call (:meth:`CoachingPanel.clear_call`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent_assist.events import Flag
+from agent_assist.risk.snooze import Snoozes, snoozable
 from ui.theme import Theme
 
 __all__ = ["CoachingPanel"]
@@ -50,6 +52,8 @@ _KIND_NAMES = {
 
 
 class CoachingCard(QFrame):
+    """One flag: severity colour and word, tip and time; ``snooze``/``dismissed`` report the agent's choice."""
+
     dismissed = Signal(object)
     snooze = Signal(str)
 
@@ -77,6 +81,8 @@ class CoachingCard(QFrame):
         snooze.setToolTip("Do not show this kind again during this call")
         snooze.setAccessibleName(f"Snooze {title} for this call")
         snooze.clicked.connect(self._snooze_kind)
+        if not snoozable(flag.severity):
+            snooze.hide()  # a snooze never hides a critical flag: the customer may be hearing it
         close = QToolButton()
         close.setText("✕")
         close.setToolTip("Dismiss")
@@ -111,7 +117,7 @@ class CoachingPanel(QWidget):
         super().__init__(parent)
         self.theme = theme
         self._now = now
-        self.snoozed_kinds: set[str] = set()
+        self.snoozes = Snoozes()  # the engine's own rule: critical flags are never hidden
         self.hot_mic_until = 0.0
         self.setAccessibleName("Coaching")
         self._layout = QVBoxLayout(self)
@@ -146,8 +152,9 @@ class CoachingPanel(QWidget):
         self._timer.start(1000)
 
     def show_flag(self, flag: Flag) -> None:
-        if flag.kind in self.snoozed_kinds and flag.severity != "critical":
-            return  # a snooze never hides a critical flag: the customer may be hearing it
+        """Show a flag as a card (hot_mic as the banner) unless a snooze silences it."""
+        if self.snoozes.silences(flag):
+            return
         if flag.kind == "hot_mic":  # one unmissable banner instead of a card
             self.banner_text.setText(f"⚠ {flag.tip}")
             self.banner.setAccessibleDescription(flag.tip)
@@ -163,13 +170,16 @@ class CoachingPanel(QWidget):
             self._remove(old)
 
     def line_muted(self) -> None:
+        """The agent muted: the hot-mic banner has done its job."""
         self._dismiss_banner()
 
     def clear_call(self) -> None:
-        self.snoozed_kinds.clear()
+        """The call ended: snoozes end and the banner goes."""
+        self.snoozes.clear()
         self._dismiss_banner()
 
     def expire(self) -> None:
+        """Remove the cards (and the banner) whose time is up; a timer runs it every second."""
         now = self._now()
         for card in [c for c in self.cards if c.expires_at <= now]:
             self._remove(card)
@@ -187,9 +197,7 @@ class CoachingPanel(QWidget):
             card.deleteLater()
 
     def _snooze(self, kind: str) -> None:
-        self.snoozed_kinds.add(kind)
-        for card in [
-            c for c in self.cards if c.flag.kind == kind and c.flag.severity != "critical"
-        ]:
+        self.snoozes.add(kind)
+        for card in [c for c in self.cards if self.snoozes.silences(c.flag)]:
             self._remove(card)
         self.snoozed.emit(kind)

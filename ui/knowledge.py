@@ -50,6 +50,8 @@ def snippet_html(snippet: str) -> str:
 
 
 class ArticleCard(QFrame):
+    """One article: title, snippet, who handles it, what the agent may do; Open, Used it, Helpful."""
+
     def __init__(self, ref: ArticleRef, panel: KnowledgePanel) -> None:
         super().__init__()
         self.ref = ref
@@ -90,6 +92,11 @@ class ArticleCard(QFrame):
 
 
 class KnowledgePanel(QWidget):
+    """Live suggestions and the agent's own search.
+
+    Its signals ask the app to search, open an article, record feedback or submit a resolution.
+    """
+
     search_requested = Signal(str)
     open_requested = Signal(str)
     feedback = Signal(str, str)  # article id, action (opened/used/helpful)
@@ -130,6 +137,7 @@ class KnowledgePanel(QWidget):
         self.search_requested.emit(self.search.text().strip())
 
     def show_suggestion(self, suggestion: Suggestion) -> None:
+        """Show live suggestions, unless the agent's own search is on screen."""
         if self._searching and self.search.text().strip():
             return  # the agent's own search stays until they clear it
         self._searching = False
@@ -137,6 +145,7 @@ class KnowledgePanel(QWidget):
         self._show(suggestion.articles)
 
     def show_results(self, query: str, articles: list[ArticleRef]) -> None:
+        """Show the results of the agent's search for ``query``."""
         self._searching = True
         self.heading.setText(
             f"Results for “{query}”" if articles else f"Nothing found for “{query}”"
@@ -159,6 +168,7 @@ class KnowledgePanel(QWidget):
     def show_article(
         self, title: str, body: str, department: str | None, authority: str | None
     ) -> None:
+        """Open an article in a dialog: its steps, who handles it, what the agent may do."""
         dialog = QDialog(self)
         dialog.setWindowTitle(title)
         view = QTextBrowser()

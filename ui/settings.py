@@ -47,6 +47,8 @@ _LOCK_TIP = "Set by your IT team (site policy); it cannot be changed here."
 
 
 class SettingsDialog(QDialog):
+    """Edits the user's settings; keys the site policy locks are shown, disabled."""
+
     test_device = Signal(str)  # the app plays back levels through show_test_level
     install_model = Signal(str)  # catalog name, URL, zip or folder: the app reports progress back
 
@@ -197,6 +199,7 @@ class SettingsDialog(QDialog):
         self.install_model.emit(source.strip())
 
     def show_install_progress(self, done: int, total: int) -> None:
+        """Show a model install's progress: ``done`` of ``total`` bytes (0: unknown)."""
         if total > 0:
             self.install_progress.setRange(0, 1000)
             self.install_progress.setValue(int(done * 1000 / total))
@@ -212,6 +215,7 @@ class SettingsDialog(QDialog):
         self.show_problem(f"Installed {name}.")
 
     def install_failed(self, message: str) -> None:
+        """The install failed: hide the progress, say why."""
         self.install_progress.hide()
         self.show_problem(message)
 
@@ -219,9 +223,11 @@ class SettingsDialog(QDialog):
         self.test_device.emit(self.value("audio.input"))
 
     def show_test_level(self, dbfs: float) -> None:
+        """Show the device test's level (dBFS; -60 and below is empty)."""
         self.test_meter.setValue(int(max(0.0, min(1.0, (dbfs + 60.0) / 60.0)) * 100))
 
     def value(self, key: str) -> Value:
+        """The value in the editor for ``key``, typed as the setting."""
         editor = self.editors[key]
         if isinstance(editor, QCheckBox):
             return editor.isChecked()
@@ -241,7 +247,9 @@ class SettingsDialog(QDialog):
         }
 
     def new_token(self) -> str | None:
+        """The token typed in, or None when the field is empty."""
         return self.token.text().strip() or None
 
     def show_problem(self, text: str) -> None:
+        """Say why something cannot be done."""
         self.message.setText(text)

@@ -3,7 +3,9 @@
 A pure view: it never touches the network. The composition root connects
 :attr:`SupervisorConsole.send_requested` to a marquee client and calls
 :meth:`SupervisorConsole.show_message` (on the GUI thread) with what the
-server sends. Times are seconds since the Unix epoch, read from ``now``.
+server sends. Times are seconds since the Unix epoch, read from ``now``; which
+announcements are current is decided by
+:class:`~agent_assist.marquee.state.ClientState`, which the rows only show.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent_assist.marquee import protocol as proto
+from agent_assist.marquee.state import ClientState, importance
 from ui.team import TeamView
 from ui.theme import Theme
 
@@ -134,6 +137,7 @@ class AnnouncementRow(QFrame):
         self.update_message(message)
 
     def update_message(self, message: proto.Announcement) -> None:
+        """Show a newer version of the announcement."""
         self.message = message
         background, foreground = self._theme.colours(message.priority)
         self.priority.setText(message.priority.upper())
@@ -148,16 +152,18 @@ class AnnouncementRow(QFrame):
         self.who.setAccessibleName(f"Show who has not seen: {short}")
 
     def refresh_times(self, now: float) -> None:
+        """Show its age, start and expiry relative to ``now`` (epoch s)."""
         m = self.message
         parts = [audience_summary(m.audience), f"by {m.author}", f"{_span(now - m.created_at)} ago"]
         if m.edited_at is not None:
             parts.append("edited")
-        if m.starts_at is not None and m.starts_at > now:
+        if m.starts_at is not None and m.phase(now) == "pending":
             parts.append(f"starts in {_span(m.starts_at - now)}")
         expiry = "no expiry" if m.expires_at is None else f"expires in {_span(m.expires_at - now)}"
         self.details.setText(" · ".join([*parts, expiry]))
 
     def set_receipts(self, receipts: proto.ReceiptList) -> None:
+        """Show how many have seen it, and who has not."""
         seen, pending = len(receipts.seen), receipts.pending
         self.receipts.setText(f"seen {seen} / {seen + len(pending)}")
         names = ", ".join(pending)
@@ -192,6 +198,7 @@ class SupervisorConsole(QWidget):
         self._theme = theme
         self._now = now
         self._confirm = confirm or self._ask
+        self.state = ClientState()
         self._rows: dict[str, AnnouncementRow] = {}
         self._editing: str | None = None
         self._order: list[str] = []
@@ -420,10 +427,8 @@ class SupervisorConsole(QWidget):
 
     def show_message(self, message: object) -> None:
         """Show one server message; types the console has no use for are ignored."""
-        if isinstance(message, proto.Announcement):
-            self._announcement(message)
-        elif isinstance(message, proto.Retracted):
-            self._remove(message.id)
+        if isinstance(message, proto.Announcement | proto.Retracted):
+            self._change(message)
         elif isinstance(message, proto.ReceiptList):
             if (row := self._rows.get(message.id)) is not None:
                 row.set_receipts(message)
@@ -442,6 +447,7 @@ class SupervisorConsole(QWidget):
                 self.show_notice("This token is an agent's: announcements will be refused.")
 
     def set_connection_state(self, text: str) -> None:
+        """Show the connection state."""
         self.connection.setText(text)
         self.connection.setToolTip(text)
 
@@ -450,20 +456,24 @@ class SupervisorConsole(QWidget):
         self.notice.setText(" ".join(text.split()))
         self.notice.setToolTip(text)
 
-    def _announcement(self, message: proto.Announcement) -> None:
+    def _change(self, message: proto.Announcement | proto.Retracted) -> None:
         now = self._now()
-        if message.expires_at is not None and message.expires_at <= now:
-            self._remove(message.id)
+        self.state.receive(message, now)
+        for gone in self.state.expire(now):
+            self._remove(gone)
+        current = self.state.get(message.id)
+        if current is None:
+            self._remove(message.id)  # retracted, or over already
             return
-        row = self._rows.get(message.id)
+        row = self._rows.get(current.id)
         if row is not None:
-            row.update_message(message)
+            row.update_message(current)
         else:
-            row = AnnouncementRow(message, self._theme)
-            row.edit.clicked.connect(lambda _=False, i=message.id: self.start_edit(i))
-            row.retract.clicked.connect(lambda _=False, i=message.id: self._retract(i))
-            self._rows[message.id] = row
-            self.send_requested.emit(proto.Receipts(id=message.id))
+            row = AnnouncementRow(current, self._theme)
+            row.edit.clicked.connect(lambda _=False, i=current.id: self.start_edit(i))
+            row.retract.clicked.connect(lambda _=False, i=current.id: self._retract(i))
+            self._rows[current.id] = row
+            self.send_requested.emit(proto.Receipts(id=current.id))
         row.refresh_times(now)
         self._arrange()
 
@@ -481,10 +491,7 @@ class SupervisorConsole(QWidget):
 
     def _arrange(self) -> None:
         """Most urgent first, then newest; tab order follows what is on screen."""
-        rows = sorted(
-            self._rows.values(),
-            key=lambda r: (-PRIORITIES.index(r.message.priority), -r.message.created_at),
-        )
+        rows = sorted(self._rows.values(), key=lambda r: importance(r.message))
         for row in rows:
             self._list.removeWidget(row)
         for index, row in enumerate(rows):
@@ -521,15 +528,15 @@ class SupervisorConsole(QWidget):
     def tick(self) -> None:
         """Drop expired announcements and refresh ages (run by a timer every ``tick_ms``)."""
         now = self._now()
-        for announcement_id, row in list(self._rows.items()):
-            if row.message.expires_at is not None and row.message.expires_at <= now:
-                self._remove(announcement_id)
-            else:
-                row.refresh_times(now)
+        for announcement_id in self.state.expire(now):
+            self._remove(announcement_id)
+        for row in self._rows.values():
+            row.refresh_times(now)
 
     def active_ids(self) -> list[str]:
         """Ids of the announcements shown, in screen order."""
         return list(self._order)
 
     def row(self, announcement_id: str) -> AnnouncementRow | None:
+        """The row showing this announcement, if it is shown."""
         return self._rows.get(announcement_id)

@@ -17,6 +17,8 @@ __all__ = ["THEMES", "Theme", "apply_theme", "theme_named"]
 
 @dataclass(frozen=True, slots=True)
 class Theme:
+    """One theme's colours: surfaces, text, accent, and (background, text) per severity or priority."""
+
     name: str
     window: str
     panel: str
@@ -29,6 +31,7 @@ class Theme:
     muted_line: tuple[str, str]  # the agent is muted
 
     def colours(self, level: str) -> tuple[str, str]:
+        """(background, text) for a severity or priority; info's for an unknown one."""
         return self.severity.get(level, self.severity["info"])
 
 

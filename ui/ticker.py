@@ -5,25 +5,27 @@ newest), rotating every few seconds when there are several; text wider than the
 window scrolls. An urgent announcement holds a bar that only its Acknowledge
 button clears: that sends the read receipt (``acknowledged``). Info and warning
 announcements count as seen once shown. Scheduled and expired ones are hidden
-by time (``now`` is injectable for tests).
+by time (``now`` is injectable for tests). What is active and which receipt is
+due are decided by :class:`~agent_assist.marquee.state.ClientState`; this is
+only its view.
 """
 
 from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from agent_assist.marquee.protocol import Announcement, Retracted
+from agent_assist.marquee.state import ClientState
 from ui.theme import Theme
 
 __all__ = ["MarqueeTicker"]
 
-_RANK = {"urgent": 0, "warning": 1, "info": 2}
 _ROTATE_S = 8.0
 
 
@@ -72,6 +74,8 @@ class _Scroller(QWidget):
 
 
 class MarqueeTicker(QWidget):
+    """Announcements across the top of the agent's window (see the module docstring)."""
+
     acknowledged = Signal(str)  # announcement id: send a read receipt
     urgent_arrived = Signal(object)  # Announcement: raise a desktop notification
 
@@ -81,8 +85,7 @@ class MarqueeTicker(QWidget):
         super().__init__(parent)
         self.theme = theme
         self._now = now
-        self.active: dict[str, Announcement] = {}
-        self.acked: set[str] = set()
+        self.state = ClientState()
         self._rotation = 0
         self._shown_since = 0.0
         self.scroller = _Scroller(theme)
@@ -113,38 +116,35 @@ class MarqueeTicker(QWidget):
         self.refresh()
 
     def show_message(self, message: object) -> None:
-        if isinstance(message, Announcement):
-            self.active[message.id] = message
+        """Show one server message (announcements and retractions; others are ignored)."""
+        if not isinstance(message, Announcement | Retracted):
+            return
+        delivered = self.state.receive(message, self._now())
+        if isinstance(message, Announcement) and delivered:
             self._rotation, self._shown_since = 0, self._now()  # show the most important now
-            if (
-                message.priority == "urgent"
-                and message.id not in self.acked
-                and self._live(message)
-            ):
-                self.urgent_arrived.emit(message)
-        elif isinstance(message, Retracted):
-            self.active.pop(message.id, None)
+        self._notify(a for a in delivered if isinstance(a, Announcement))
         self.refresh()
 
-    def _live(self, a: Announcement) -> bool:
+    def _notify(self, arrived: Iterable[Announcement]) -> None:
         now = self._now()
-        return (a.starts_at is None or a.starts_at <= now) and (
-            a.expires_at is None or a.expires_at > now
-        )
+        for a in arrived:
+            if a.needs_acknowledgement and a.is_active(now) and not self.state.receipted(a.id):
+                self.urgent_arrived.emit(a)
 
     def visible(self) -> list[Announcement]:
         """Active announcements, most important first."""
-        live = [a for a in self.active.values() if self._live(a)]
-        return sorted(live, key=lambda a: (_RANK.get(a.priority, 3), -a.created_at))
+        return self.state.active(self._now())
 
     def pending_urgent(self) -> Announcement | None:
-        return next(
-            (a for a in self.visible() if a.priority == "urgent" and a.id not in self.acked), None
-        )
+        """The urgent announcement the bar shows until it is acknowledged."""
+        return self.state.awaiting_acknowledgement(self._now())
 
     def refresh(self) -> None:
-        shown = self.visible()
+        """Rotate, scroll and show the bar for the current time; counts info/warning as seen."""
         now = self._now()
+        self.state.expire(now)
+        self._notify(self.state.due(now))  # a scheduled urgent one has started
+        shown = self.state.active(now)
         if len(shown) > 1 and now - self._shown_since >= _ROTATE_S:
             self._rotation += 1
             self._shown_since = now
@@ -152,8 +152,7 @@ class MarqueeTicker(QWidget):
         self.scroller.show_text(
             current.text if current else "", current.priority if current else "info"
         )
-        if current is not None and current.priority != "urgent" and current.id not in self.acked:
-            self.acked.add(current.id)  # seen: an info/warning counts as read once shown
+        if current is not None and self.state.shown(current):
             self.acknowledged.emit(current.id)
         urgent = self.pending_urgent()
         if urgent is None:
@@ -169,7 +168,6 @@ class MarqueeTicker(QWidget):
 
     def _acknowledge(self) -> None:
         urgent = self.pending_urgent()
-        if urgent is not None:
-            self.acked.add(urgent.id)
+        if urgent is not None and self.state.acknowledge(urgent.id):
             self.acknowledged.emit(urgent.id)
         self.refresh()

@@ -15,6 +15,8 @@ _KEEP = 300  # lines kept on screen; nothing is stored
 
 
 class TranscriptView(QListWidget):
+    """The live transcript: a line per utterance; a partial grows in place until its final."""
+
     def __init__(self, *, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.theme = theme
@@ -36,6 +38,7 @@ class TranscriptView(QListWidget):
             self.verticalScrollBar().setValue(high)
 
     def show_utterance(self, event: Utterance) -> None:
+        """Show a partial (replacing the channel's last partial) or a final."""
         who = "You" if event.channel == "agent" else "Customer"
         item = self._partial.pop(event.channel, None)
         if item is None:

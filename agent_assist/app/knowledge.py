@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from agent_assist.app.ops import Op, OpWorker, RunOnMain, run_here
-from agent_assist.errors import AgentAssistError
+from agent_assist.errors import AgentAssistError, RetryLaterError
 from agent_assist.events import ArticleRef
 from agent_assist.session import Answer, Request
 from agent_assist.suggest import MIN_SCORE, SearchResults
@@ -161,11 +161,11 @@ def exchange_knowledge(kb: KnowledgeBase, sync: KnowledgeSync) -> tuple[int, int
 
     def deliver(message: Submit) -> None:
         if not sync.client.wait_connected(0):
-            raise OSError("not connected")
+            raise RetryLaterError("not connected to the marquee server")
         try:
             sync.client.submit(message)
         except AgentAssistError as exc:
-            raise OSError(str(exc)) from None
+            raise RetryLaterError(str(exc)) from None
 
     def changes(since: int) -> object:
         path = f"/kb/changes?since={since}"

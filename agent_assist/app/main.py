@@ -370,6 +370,7 @@ def _connect_agent_messaging(
                 event,
                 client,
                 on_shared=lambda flag: bridge.run_on_main(lambda: window.show_shared(flag)),
+                silenced=window.coaching.snoozes.silences,
             )
         )
 

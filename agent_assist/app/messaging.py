@@ -44,10 +44,14 @@ def share_flag(
     *,
     on_shared: Callable[[Flag], None],
     on_failure: Callable[[str], None] = report,
+    silenced: Callable[[Flag], bool] = lambda flag: False,
 ) -> None:
     """Send a flag's summary (kind, severity, time: never the words); ``on_shared(flag)`` once
-    sent (on the client's thread). Praise and anything while offline are not sent."""
+    sent (on the client's thread). Praise, anything while offline and what ``silenced`` says
+    the agent snoozed (a flag raised before the session heard of the snooze) are not sent."""
     if not isinstance(event, Flag) or event.severity == "praise" or not client.wait_connected(0):
         return
+    if silenced(event):
+        return  # what the agent snoozed is neither shown nor shared
     summary = FlagSummary(kind=event.kind, severity=event.severity, at=time.time())
     client.send_soon(summary, on_sent=lambda: on_shared(event), on_failure=on_failure)

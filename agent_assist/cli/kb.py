@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
+from agent_assist.cli.kb_articles import from_option, read_articles
+
 __all__ = ["add_kb_commands", "open_db_for", "say"]
 
 
@@ -92,30 +94,6 @@ def add_kb_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> No
     from agent_assist.cli.marquee import connection_options
 
     add_kb_server_commands(ksub, db_option, connection_options)
-
-
-def from_option(p: argparse.ArgumentParser) -> None:
-    from kb_cache.formats import FORMATS
-
-    p.add_argument(
-        "--from",
-        dest="fmt",
-        choices=FORMATS,
-        metavar="FORMAT",
-        help=f"the export's format: {', '.join(FORMATS)} (default: detected)",
-    )
-
-
-def read_articles(path: str, fmt: str | None) -> tuple[list[Any], str]:
-    """The articles of ``path`` (or the demo) and a note of what was skipped ('' if nothing)."""
-    from kb_cache.demo import demo_articles
-    from kb_cache.formats import parse
-
-    if path == "demo" and fmt is None:
-        return demo_articles(), ""
-    parsed = parse(path, fmt)
-    skipped = ", ".join(f"{n} {why}" for why, n in sorted(parsed.skipped.items()) if n)
-    return parsed.articles, f" (skipped: {skipped})" if skipped else ""
 
 
 def say(message: str) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent_assist.errors import AgentAssistError, UsageError
+from agent_assist.errors import AgentAssistError, RetryLaterError, UsageError
 
 __all__ = ["add_kb_server_commands"]
 
@@ -76,7 +76,7 @@ def add_kb_server_commands(
         "as one new knowledge version in the server's database or Redis.",
     )
     publish.add_argument("path", metavar="PATH|demo")
-    from agent_assist.cli.kb import from_option
+    from agent_assist.cli.kb_articles import from_option
 
     from_option(publish)
     publish.add_argument("--server-db", metavar="DB", help="the server's SQLite database")
@@ -151,9 +151,9 @@ def _push(args: argparse.Namespace) -> int:
         except ServerRefused as exc:
             if exc.code in _FOR_GOOD:  # this submission itself is wrong
                 raise Rejected(str(exc)) from None
-            raise OSError(str(exc)) from None  # rate limited, unavailable: try again later
+            raise RetryLaterError(str(exc)) from None  # rate limited, unavailable: try again later
         except AgentAssistError as exc:
-            raise OSError(str(exc)) from None
+            raise RetryLaterError(str(exc)) from None
 
     try:
         sent, left = push(db, deliver)
@@ -210,7 +210,7 @@ def _review(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from agent_assist.cli.kb import read_articles
+    from agent_assist.cli.kb_articles import read_articles
 
     articles, skipped = read_articles(args.path, args.fmt)
     records = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import os
 import ssl
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent_assist.errors import AgentAssistError, UsageError
+from agent_assist.errors import AgentAssistError, NoAnswerError, ServerRefused, UsageError
 
 __all__ = [
     "ServerRefused",
@@ -209,18 +210,6 @@ def _token_create(args: argparse.Namespace) -> int:
     return 0
 
 
-class _NoAnswer(AgentAssistError):
-    pass
-
-
-class ServerRefused(AgentAssistError):
-    """The server answered with an error message; ``code`` says why (e.g. rate_limited)."""
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 class Session:
     """A short synchronous conversation with the server for one CLI command."""
 
@@ -279,7 +268,7 @@ class Session:
         try:
             frame = self.ws.recv(timeout=timeout)
         except TimeoutError:
-            raise _NoAnswer("the marquee server did not answer in time") from None
+            raise NoAnswerError("the marquee server did not answer in time") from None
         except ConnectionClosed as exc:
             reason = f" ({exc.rcvd.reason})" if exc.rcvd and exc.rcvd.reason else ""
             raise AgentAssistError(f"the marquee server closed the connection{reason}") from None
@@ -333,11 +322,16 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from agent_assist.marquee.protocol import Announcement, encode
+    from agent_assist.marquee.protocol import encode
+    from agent_assist.marquee.state import ClientState
 
     session = Session(args)
     session.close()
-    active = [m for m in session.backlog if isinstance(m, Announcement)]
+    state, now = ClientState(), time.time()
+    for message in session.backlog:
+        state.receive(message, now)
+    state.expire(now)
+    active = state.known()  # started or scheduled, not retracted or expired
     for m in active:
         if args.json:
             print(encode(m))
@@ -380,50 +374,50 @@ def _receipts(args: argparse.Namespace) -> int:
 
 def _listen(args: argparse.Namespace) -> int:
     from agent_assist.events import Marquee, encode
-    from agent_assist.marquee.protocol import Ack, Announcement, Retracted
+    from agent_assist.marquee.protocol import Ack, Announcement
+    from agent_assist.marquee.state import ClientState
 
     session = Session(args)
     started = time.monotonic()
     count = 0
-    later: dict[str, Announcement] = {}  # scheduled: shown when they start
+    state = ClientState()  # holds scheduled ones until they start, drops repeats
+    backlog = collections.deque(session.backlog)
+    ready: collections.deque[Announcement] = collections.deque()
     try:
-        pending = list(session.backlog)
         while args.count is None or count < args.count:
-            due = [a for a in later.values() if (a.starts_at or 0) <= time.time()]
-            if due:
-                message = min(due, key=lambda a: a.starts_at or 0)
-                del later[message.id]
-            elif pending:
-                message = pending.pop(0)
-            else:
-                wait = min(((a.starts_at or 0) - time.time() for a in later.values()), default=None)
-                try:
-                    message = session.recv(timeout=None if wait is None else max(0.01, wait))
-                except _NoAnswer:
-                    if wait is None:
-                        raise
-                    continue  # a scheduled one is due
-            if isinstance(message, Retracted):
-                later.pop(message.id, None)
-            if not isinstance(message, Announcement):
+            ready.extend(state.due(time.time()))
+            if not ready:
+                if backlog:
+                    message = backlog.popleft()
+                else:
+                    start = state.next_start()
+                    wait = None if start is None else max(0.01, start - time.time())
+                    try:
+                        message = session.recv(timeout=wait)
+                    except NoAnswerError:
+                        if wait is None:
+                            raise
+                        continue  # a scheduled one is due
+                delivered = state.receive(message, time.time())
+                ready.extend(m for m in delivered if isinstance(m, Announcement))
                 continue
-            later.pop(message.id, None)
-            if (message.starts_at or 0) > time.time():
-                later[message.id] = message
-                continue
+            announcement = ready.popleft()
             count += 1
             if args.jsonl:
                 event = Marquee(
                     t=round(time.monotonic() - started, 3),
-                    id=message.id,
-                    text=message.text,
-                    priority=message.priority,
+                    id=announcement.id,
+                    text=announcement.text,
+                    priority=announcement.priority,
                 )
                 print(encode(event), flush=True)
             else:
-                print(f"[{message.priority}] {message.text}  ({message.author})", flush=True)
-            if args.ack:
-                session.send(Ack(id=message.id))
+                print(
+                    f"[{announcement.priority}] {announcement.text}  ({announcement.author})",
+                    flush=True,
+                )
+            if args.ack and state.acknowledge(announcement.id):
+                session.send(Ack(id=announcement.id))
     except KeyboardInterrupt:
         pass
     finally:

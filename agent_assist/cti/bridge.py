@@ -60,6 +60,7 @@ class CtiBridge:
         return self.port
 
     def stop(self) -> None:
+        """Stop serving and wait (up to 5 s) for the bridge's thread to end."""
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(5)

@@ -49,23 +49,40 @@ P = ParamSpec("P")
 
 
 class Backend(Protocol):
+    """Where a marquee server keeps its state: SQLite for one node, Redis for several.
+
+    Every method may raise BackendUnavailableError when the state cannot be reached.
+    """
+
     async def start(
         self, *, on_change: Callable[[Message], None], on_resync: Callable[[], None]
     ) -> int:
         """Begin reporting changes; returns the current ``seq``."""
 
-    async def close(self) -> None: ...
-    async def identify(self, token: str) -> Identity | None: ...
+    async def close(self) -> None:
+        """Stop reporting changes and release the connections."""
+
+    async def identify(self, token: str) -> Identity | None:
+        """The identity a bearer token stands for, or None when unknown or revoked."""
 
     async def snapshot(self, since: int) -> tuple[int, list[Change]]:
         """(current seq, every change after ``since`` in seq order: active announcements —
         expired ones left out — and retractions)."""
 
-    async def announce(self, message: Announce, *, author: str) -> Announcement: ...
-    async def edit(self, message: Edit) -> Announcement | None: ...
-    async def retract(self, announcement_id: str) -> Retracted | None: ...
-    async def ack(self, announcement_id: str, name: str) -> bool: ...
-    async def receipts(self, announcement_id: str) -> ReceiptList | None: ...
+    async def announce(self, message: Announce, *, author: str) -> Announcement:
+        """Store a new announcement by ``author``; returns it with its id and seq."""
+
+    async def edit(self, message: Edit) -> Announcement | None:
+        """Apply an edit; the announcement with a new seq, or None when it is not active."""
+
+    async def retract(self, announcement_id: str) -> Retracted | None:
+        """Retract an announcement; the retraction with its seq, or None when not active."""
+
+    async def ack(self, announcement_id: str, name: str) -> bool:
+        """Record ``name``'s read receipt (the first counts); False when not active."""
+
+    async def receipts(self, announcement_id: str) -> ReceiptList | None:
+        """Who has seen it and who in its audience has not; None when not active."""
 
     async def publish(self, message: Message) -> None:
         """Report a live-only message (receipt lists, flag notices, reviews) to every node."""
@@ -73,10 +90,17 @@ class Backend(Protocol):
     def caught_up(self, seq: int) -> None:
         """The node has fanned out every change up to ``seq`` (after a recovery)."""
 
-    async def kb_changes(self, since: int) -> dict[str, Any]: ...
-    async def kb_submit(self, message: Submit, *, author: str, site: str) -> str: ...
-    async def kb_queue(self) -> list[dict[str, Any]]: ...
-    async def kb_review(self, message: Review, *, reviewer: str) -> Reviewed | None: ...
+    async def kb_changes(self, since: int) -> dict[str, Any]:
+        """The knowledge sync payload for a cache at version ``since``."""
+
+    async def kb_submit(self, message: Submit, *, author: str, site: str) -> str:
+        """Queue a submitted resolution for review; returns its review-queue id."""
+
+    async def kb_queue(self) -> list[dict[str, Any]]:
+        """The submissions waiting for review, oldest first."""
+
+    async def kb_review(self, message: Review, *, reviewer: str) -> Reviewed | None:
+        """Approve (publishing an article) or reject a submission; None if not pending."""
 
     # team stats (issue 15)
     async def stats_add(self, message: CallStats, *, agent: Identity) -> bool:
@@ -89,6 +113,7 @@ class Backend(Protocol):
 def receipt_list(
     announcement_id: str, data: tuple[list[tuple[str, float]], list[str]] | None
 ) -> ReceiptList | None:
+    """A ReceiptList from (seen (name, at) pairs, pending names); None passes through."""
     if data is None:
         return None
     seen, pending = data
@@ -124,33 +149,40 @@ class LocalBackend:
     async def start(
         self, *, on_change: Callable[[Message], None], on_resync: Callable[[], None]
     ) -> int:
+        """Begin reporting changes (one node makes them all); returns the current seq."""
         self._on_change = on_change
         return self.store.seq
 
     async def close(self) -> None:
+        """Nothing to release: the store belongs to whoever opened it."""
         pass
 
     def caught_up(self, seq: int) -> None:
+        """Nothing to do: a single node never misses a change."""
         pass
 
     @_sqlite_errors
     async def identify(self, token: str) -> Identity | None:
+        """See :meth:`~agent_assist.marquee.backend.Backend.identify`."""
         return self.store.identify(token)
 
     @_sqlite_errors
     async def snapshot(self, since: int) -> tuple[int, list[Change]]:
+        """See :meth:`~agent_assist.marquee.backend.Backend.snapshot`."""
         active, gone = self.store.changes_since(since)
         changes: list[Change] = [*active, *(Retracted(id=i, seq=s) for i, s in gone)]
         return self.store.seq, sorted(changes, key=lambda c: c.seq)
 
     @_sqlite_errors
     async def announce(self, message: Announce, *, author: str) -> Announcement:
+        """See :meth:`~agent_assist.marquee.backend.Backend.announce`."""
         announcement = self.store.announce(message, author=author)
         self._on_change(announcement)
         return announcement
 
     @_sqlite_errors
     async def edit(self, message: Edit) -> Announcement | None:
+        """See :meth:`~agent_assist.marquee.backend.Backend.edit`."""
         edited = self.store.edit(message)
         if edited is not None:
             self._on_change(edited)
@@ -158,6 +190,7 @@ class LocalBackend:
 
     @_sqlite_errors
     async def retract(self, announcement_id: str) -> Retracted | None:
+        """See :meth:`~agent_assist.marquee.backend.Backend.retract`."""
         seq = self.store.retract(announcement_id)
         if seq is None:
             return None
@@ -167,30 +200,37 @@ class LocalBackend:
 
     @_sqlite_errors
     async def ack(self, announcement_id: str, name: str) -> bool:
+        """See :meth:`~agent_assist.marquee.backend.Backend.ack`."""
         return self.store.ack(announcement_id, name)
 
     @_sqlite_errors
     async def receipts(self, announcement_id: str) -> ReceiptList | None:
+        """See :meth:`~agent_assist.marquee.backend.Backend.receipts`."""
         return receipt_list(announcement_id, self.store.receipts(announcement_id))
 
     @_sqlite_errors
     async def publish(self, message: Message) -> None:
+        """Report a live-only message to this node (the only one)."""
         self._on_change(message)
 
     @_sqlite_errors
     async def kb_changes(self, since: int) -> dict[str, Any]:
+        """See :meth:`~agent_assist.marquee.backend.Backend.kb_changes`."""
         return self.store.knowledge.changes(since)
 
     @_sqlite_errors
     async def kb_submit(self, message: Submit, *, author: str, site: str) -> str:
+        """See :meth:`~agent_assist.marquee.backend.Backend.kb_submit`."""
         return self.store.knowledge.submit(message, author=author, site=site)
 
     @_sqlite_errors
     async def kb_queue(self) -> list[dict[str, Any]]:
+        """See :meth:`~agent_assist.marquee.backend.Backend.kb_queue`."""
         return self.store.knowledge.queue()
 
     @_sqlite_errors
     async def kb_review(self, message: Review, *, reviewer: str) -> Reviewed | None:
+        """See :meth:`~agent_assist.marquee.backend.Backend.kb_review`."""
         return self.store.knowledge.review(message, reviewer=reviewer)
 
     # -- team stats (issue 15) ---------------------------------------------------------------

@@ -9,12 +9,12 @@ them with a signal).
   must not reconnect in lock-step after a server restart), resetting after a
   connection that lived a while.
 * Resumes: every ``hello`` carries the last change ``seq`` it saw; the server
-  replays exactly what was missed. Changes at or below that seq are dropped,
-  so nothing is delivered twice.
+  replays exactly what was missed. A change already seen is dropped, so
+  nothing is delivered twice (:class:`~agent_assist.marquee.state.ClientState`).
 * WebSocket pings detect dead links (20 s); a refused token stops retrying.
 * Scheduled announcements (``starts_at`` in the future) are held and delivered
   when they start, by this machine's clock; an edit reschedules, a retraction
-  cancels.
+  cancels (the rules live in ``ClientState``; this class only keeps one timer).
 """
 
 from __future__ import annotations
@@ -34,17 +34,15 @@ from agent_assist.errors import AgentAssistError
 from agent_assist.marquee.protocol import (
     MAX_FRAME,
     PROTOCOL_VERSION,
-    Announcement,
     Hello,
     Message,
     ProtocolError,
-    Retracted,
     Submit,
     Submitted,
-    Welcome,
     decode,
     encode,
 )
+from agent_assist.marquee.state import ClientState
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -89,7 +87,7 @@ class MarqueeClient:
         self._on_message = on_message
         self._on_state = on_state or (lambda state: None)
         self._backoff = backoff
-        self.last_seq = last_seq
+        self._state = ClientState(last_seq=last_seq)  # used on the client's thread only
         self._ssl = ssl_context
         self._client_name = client_name
         self._channel = channel  # the update channel, reported in hello for `fleet versions`
@@ -97,12 +95,17 @@ class MarqueeClient:
         self._connection: ClientConnection | None = None
         self._stopping = threading.Event()
         self._connected = threading.Event()
-        self._scheduled: dict[str, asyncio.TimerHandle] = {}
+        self._timer: asyncio.TimerHandle | None = None  # releases held announcements
         self._awaiting: dict[str, concurrent.futures.Future[Submitted]] = {}
         self.failure: str | None = None  # set when retrying cannot help (e.g. bad token)
         self._thread = threading.Thread(target=self._run, name="marquee-client", daemon=True)
 
     # -- the thread-safe API -------------------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        """The newest change seen: where the next connection resumes."""
+        return self._state.last_seq
 
     def start(self) -> None:
         """Connect (and keep reconnecting) on the client's own thread."""
@@ -110,6 +113,7 @@ class MarqueeClient:
         self._thread.start()
 
     def wait_connected(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for a live connection; True when connected."""
         return self._connected.wait(timeout)
 
     def send(self, message: Message, timeout: float = 10.0) -> None:
@@ -173,6 +177,7 @@ class MarqueeClient:
             self._awaiting.pop(message.ref, None)
 
     def stop(self) -> None:
+        """Close the connection and stop reconnecting; waits up to 10 s for the thread."""
         self._stopping.set()
         loop = self._loop
         if loop is not None:
@@ -274,26 +279,25 @@ class MarqueeClient:
             message = decode(frame)
         except ProtocolError:
             return  # a newer server's message type: ignore rather than fail
-        if isinstance(message, Welcome) and message.seq < self.last_seq:
-            self.last_seq = 0  # the server's state was reset: take everything it has again
         if isinstance(message, Submitted):
             waiting = self._awaiting.get(message.ref)
             if waiting is not None and not waiting.done():
                 waiting.set_result(message)
-        if isinstance(message, Announcement | Retracted):
-            if message.seq <= self.last_seq:
-                return  # already seen before a reconnect
-            self.last_seq = message.seq
-            held = self._scheduled.pop(message.id, None)
-            if held is not None:
-                held.cancel()
-            if isinstance(message, Announcement) and self._loop is not None:
-                wait = (message.starts_at or 0) - time.time()
-                if wait > 0:
-                    self._scheduled[message.id] = self._loop.call_later(wait, self._start, message)
-                    return
-        self._on_message(message)
+        for out in self._state.receive(message, time.time()):
+            self._on_message(out)
+        self._arm()
 
-    def _start(self, message: Announcement) -> None:
-        self._scheduled.pop(message.id, None)
-        self._on_message(message)
+    def _arm(self) -> None:
+        """Set the one timer for the next held announcement (an edit may have moved it)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        start = self._state.next_start()
+        if start is not None and self._loop is not None:
+            self._timer = self._loop.call_later(max(0.0, start - time.time()), self._release)
+
+    def _release(self) -> None:
+        self._timer = None
+        for announcement in self._state.due(time.time()):
+            self._on_message(announcement)
+        self._arm()  # a timer that fired a little early by the wall clock tries again

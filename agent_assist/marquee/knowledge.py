@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agent_assist.errors import AgentAssistError
+from agent_assist.errors import KnowledgeConflict
 from agent_assist.marquee.protocol import Review, Reviewed, Submit
 
 __all__ = [
@@ -54,10 +54,6 @@ CREATE TABLE IF NOT EXISTS kb_submissions (
 """
 
 
-class KnowledgeConflict(AgentAssistError):
-    """A client's cache claims a version the server never had (e.g. the server was reset)."""
-
-
 def slug(title: str) -> str:
     """An article id made from a title: lower-case words joined by '-' (at most 60 characters)."""
     words = re.findall(r"[a-z0-9]+", title.lower())
@@ -65,6 +61,7 @@ def slug(title: str) -> str:
 
 
 def submission_dict(message: Submit, *, author: str, site: str, now: float) -> dict[str, Any]:
+    """The stored form of a submitted resolution: its fields, its author and site, ``now`` (epoch s)."""
     return {
         "title": message.title,
         "body": message.body,
@@ -117,7 +114,11 @@ def free_id(base: str, taken: Callable[[str], bool]) -> str:
 def payload(
     since: int, version: int, records: list[dict[str, Any]], deleted: list[str]
 ) -> dict[str, Any]:
-    """The sync payload for changed ``records`` (articles and approved phrasings, in order)."""
+    """The sync payload for changed ``records`` (articles and approved phrasings, in order)
+    from version ``since`` to ``version``.
+
+    Raises KnowledgeConflict when ``since`` is ahead of this server.
+    """
     if since > version:
         raise KnowledgeConflict(
             f"the cache is at knowledge version {since} but this server has only {version}"
@@ -149,6 +150,7 @@ class SqliteKnowledge:
 
     @property
     def version(self) -> int:
+        """The newest knowledge version published (0 before the first)."""
         row = self.db.execute("SELECT value FROM counters WHERE name = 'kb_version'").fetchone()
         return int(row[0]) if row else 0
 
@@ -206,6 +208,7 @@ class SqliteKnowledge:
     # -- the review queue -----------------------------------------------------------
 
     def submit(self, message: Submit, *, author: str, site: str, now: float | None = None) -> str:
+        """Queue a resolution for review; returns its review-queue id (``s<number>``)."""
         entry = submission_dict(
             message, author=author, site=site, now=time.time() if now is None else now
         )

@@ -78,6 +78,7 @@ Priority: TypeAlias = Literal["info", "warning", "urgent"]
 Role: TypeAlias = Literal["agent", "supervisor", "admin"]
 Severity: TypeAlias = Literal["info", "warning", "critical", "praise"]
 Decision: TypeAlias = Literal["approve", "reject"]
+Phase: TypeAlias = Literal["pending", "active", "retired"]
 MAX_BODY = 10_000  # characters in a submitted resolution's steps
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # as kb_cache.article requires
@@ -109,6 +110,7 @@ class Audience:
     agents: tuple[str, ...] = ()
 
     def includes(self, *, site: str | None, team: str | None, name: str | None) -> bool:
+        """True when an agent of this site, team or name is in the audience."""
         return (
             self.all
             or (site is not None and site in self.sites)
@@ -136,6 +138,8 @@ class Hello(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Welcome(_Message):
+    """Server -> client after ``hello``: who the token is, and the newest change ``seq``."""
+
     TYPE: ClassVar[str] = "welcome"
     v: int
     role: Role
@@ -147,6 +151,8 @@ class Welcome(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Announce(_Message):
+    """Supervisor -> server: a new announcement (times in epoch s; expiry after start)."""
+
     TYPE: ClassVar[str] = "announce"
     text: str
     priority: Priority = "info"
@@ -157,6 +163,8 @@ class Announce(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Edit(_Message):
+    """Supervisor -> server: new text, priority or expiry for an active one (None: unchanged)."""
+
     TYPE: ClassVar[str] = "edit"
     id: str
     text: str | None = None
@@ -166,18 +174,24 @@ class Edit(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Retract(_Message):
+    """Supervisor -> server: withdraw announcement ``id`` for everyone."""
+
     TYPE: ClassVar[str] = "retract"
     id: str
 
 
 @dataclass(frozen=True, slots=True)
 class Ack(_Message):
+    """Client -> server: the read receipt for announcement ``id``."""
+
     TYPE: ClassVar[str] = "ack"
     id: str
 
 
 @dataclass(frozen=True, slots=True)
 class Receipts(_Message):
+    """Supervisor -> server: who has seen announcement ``id`` (answered by receipt_list)?"""
+
     TYPE: ClassVar[str] = "receipts"
     id: str
 
@@ -198,9 +212,32 @@ class Announcement(_Message):
     expires_at: float | None = None
     edited_at: float | None = None
 
+    def phase(self, now: float) -> Phase:
+        """Where ``now`` (Unix epoch, s) falls in the announcement's window.
+
+        "pending" before ``starts_at``, "retired" from ``expires_at`` on (an
+        expiry wins over a start), "active" in between; a missing bound is open.
+        """
+        if self.expires_at is not None and self.expires_at <= now:
+            return "retired"
+        if self.starts_at is not None and self.starts_at > now:
+            return "pending"
+        return "active"
+
+    def is_active(self, now: float) -> bool:
+        """True when it should be on screen at ``now`` (Unix epoch, s)."""
+        return self.phase(now) == "active"
+
+    @property
+    def needs_acknowledgement(self) -> bool:
+        """Urgent ones are read when the agent acknowledges them; the rest once shown."""
+        return self.priority == "urgent"
+
 
 @dataclass(frozen=True, slots=True)
 class Retracted(_Message):
+    """Server -> client: announcement ``id`` is withdrawn, as change ``seq``."""
+
     TYPE: ClassVar[str] = "retracted"
     id: str
     seq: int
@@ -216,6 +253,8 @@ class Synced(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Seen(_Message):
+    """One read receipt: who, and when (epoch s)."""
+
     name: str
     at: float
 
@@ -232,6 +271,8 @@ class ReceiptList(_Message):
 
 @dataclass(frozen=True, slots=True)
 class ErrorMessage(_Message):
+    """Server -> client: a request refused; ``code`` says why, ``ref`` names what."""
+
     TYPE: ClassVar[str] = "error"
     code: str
     message: str
@@ -281,6 +322,8 @@ class Submit(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Submitted(_Message):
+    """Server -> agent: submission ``ref`` is in the review queue as ``id``."""
+
     TYPE: ClassVar[str] = "submitted"
     ref: str
     id: str  # the review queue's id
@@ -301,6 +344,8 @@ class Review(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Reviewed(_Message):
+    """Server -> supervisors: a submission approved (as ``article_id``) or rejected."""
+
     TYPE: ClassVar[str] = "reviewed"
     id: str
     decision: Decision

@@ -158,6 +158,7 @@ class RedisBackend:
     async def start(
         self, *, on_change: Callable[[Message], None], on_resync: Callable[[], None]
     ) -> int:
+        """Connect, subscribe to the change channel and report changes; returns the seq."""
         self._on_change, self._on_resync = on_change, on_resync
         await self.connect()
         self._listener = asyncio.create_task(self._listen())
@@ -170,6 +171,7 @@ class RedisBackend:
         return self._heard
 
     async def close(self) -> None:
+        """Stop listening and close the connection to Redis."""
         self._closing = True
         for task in (self._listener, self._watchdog):
             if task is not None:
@@ -181,6 +183,7 @@ class RedisBackend:
             self._redis = None
 
     async def current_seq(self) -> int:
+        """The newest change seq in Redis (0 before the first)."""
         return int(
             await self._call("read the change counter", self._redis.get(self._key("seq"))) or 0
         )
@@ -188,6 +191,7 @@ class RedisBackend:
     # -- hearing about changes -------------------------------------------------------
 
     def caught_up(self, seq: int) -> None:
+        """See :meth:`~agent_assist.marquee.backend.Backend.caught_up`."""
         self._heard = max(self._heard, seq)  # the node recovered up to here from the log
 
     def _report(self, message: Message) -> None:
@@ -257,6 +261,7 @@ class RedisBackend:
     # -- tokens ------------------------------------------------------------------------
 
     async def create_token(self, *, role: Role, name: str, site: str = "", team: str = "") -> str:
+        """A new bearer token for ``role`` and ``name`` (only its hash is stored)."""
         token, identity = new_token(role=role, name=name, site=site, team=team)
         record = json.dumps(dataclasses.asdict(identity))
         await self._call(
@@ -265,6 +270,7 @@ class RedisBackend:
         return token
 
     async def identify(self, token: str) -> Identity | None:
+        """See :meth:`~agent_assist.marquee.backend.Backend.identify`."""
         raw = await self._call(
             "check the token", self._redis.hget(self._key("tokens"), hash_token(token))
         )
@@ -287,6 +293,7 @@ class RedisBackend:
         return _change(raw)
 
     async def snapshot(self, since: int) -> tuple[int, list[Change]]:
+        """See :meth:`~agent_assist.marquee.backend.Backend.snapshot`."""
         keys = [self._key(k) for k in ("seq", "ann", "log")]
         rows = await self._call("catch up", self._scripts["snapshot"](keys=keys, args=[since]))
         now = time.time()
@@ -301,6 +308,7 @@ class RedisBackend:
         return int(rows[0]), sorted(changes, key=lambda c: c.seq)
 
     async def announce(self, message: Announce, *, author: str) -> Announcement:
+        """See :meth:`~agent_assist.marquee.backend.Backend.announce`."""
         import secrets
 
         for _ in range(5):  # a fresh random id; taken ids (vanishingly rare) are drawn again
@@ -321,6 +329,7 @@ class RedisBackend:
         raise BackendUnavailableError("could not find a free announcement id; try again")
 
     async def edit(self, message: Edit) -> Announcement | None:
+        """See :meth:`~agent_assist.marquee.backend.Backend.edit`."""
         for _ in range(5):  # optimistic: retry if another node changed it meanwhile
             current = await self._current(message.id)
             if not isinstance(current, Announcement):
@@ -341,6 +350,7 @@ class RedisBackend:
         raise BackendUnavailableError(f"announcement {message.id} keeps changing; try again")
 
     async def retract(self, announcement_id: str) -> Retracted | None:
+        """See :meth:`~agent_assist.marquee.backend.Backend.retract`."""
         for _ in range(5):
             current = await self._current(announcement_id)
             if not isinstance(current, Announcement):
@@ -352,6 +362,7 @@ class RedisBackend:
         raise BackendUnavailableError(f"announcement {announcement_id} keeps changing; try again")
 
     async def ack(self, announcement_id: str, name: str) -> bool:
+        """See :meth:`~agent_assist.marquee.backend.Backend.ack`."""
         if not isinstance(await self._current(announcement_id), Announcement):
             return False
         key = self._key(f"acks:{announcement_id}")
@@ -359,6 +370,7 @@ class RedisBackend:
         return True
 
     async def receipts(self, announcement_id: str) -> ReceiptList | None:
+        """See :meth:`~agent_assist.marquee.backend.Backend.receipts`."""
         current = await self._current(announcement_id)
         if not isinstance(current, Announcement):
             return None
@@ -381,11 +393,13 @@ class RedisBackend:
         return receipt_list(announcement_id, (seen, pending))
 
     async def publish(self, message: Message) -> None:
+        """See :meth:`~agent_assist.marquee.backend.Backend.publish`."""
         await self._call("publish", self._redis.publish(self._key("events"), encode(message)))
 
     # -- knowledge -----------------------------------------------------------------------
 
     async def kb_changes(self, since: int) -> dict[str, Any]:
+        """See :meth:`~agent_assist.marquee.backend.Backend.kb_changes`."""
         version = int(
             await self._call("read knowledge", self._redis.get(self._key("kb:version"))) or 0
         )
@@ -399,6 +413,7 @@ class RedisBackend:
         return payload(since, version, articles, deleted)
 
     async def kb_submit(self, message: Submit, *, author: str, site: str) -> str:
+        """See :meth:`~agent_assist.marquee.backend.Backend.kb_submit`."""
         entry = submission_dict(message, author=author, site=site, now=time.time())
         number = await self._call("queue the submission", self._redis.incr(self._key("kb:subid")))
         submission_id = f"s{number}"
@@ -409,6 +424,7 @@ class RedisBackend:
         return submission_id
 
     async def kb_queue(self) -> list[dict[str, Any]]:
+        """See :meth:`~agent_assist.marquee.backend.Backend.kb_queue`."""
         states = await self._call(
             "read the review queue", self._redis.hgetall(self._key("kb:state"))
         )
@@ -423,6 +439,7 @@ class RedisBackend:
         return [{"id": i, **json.loads(raw)} for i, raw in zip(ids, rows, strict=True) if raw]
 
     async def kb_review(self, message: Review, *, reviewer: str) -> Reviewed | None:
+        """See :meth:`~agent_assist.marquee.backend.Backend.kb_review`."""
         raw = await self._call(
             "read the submission", self._redis.hget(self._key("kb:subs"), message.id)
         )

@@ -56,9 +56,8 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from agent_assist.errors import AgentAssistError
+from agent_assist.errors import AgentAssistError, KnowledgeConflict
 from agent_assist.marquee.backend import Backend, Change, LocalBackend
-from agent_assist.marquee.knowledge import KnowledgeConflict
 from agent_assist.marquee.protocol import (
     MAX_FRAME,
     PROTOCOL_VERSION,
@@ -179,11 +178,13 @@ class MarqueeServer:
         return self.port
 
     async def serve_forever(self) -> None:
+        """Start, then serve until cancelled."""
         await self.start()
         assert self._server is not None
         await self._server.serve_forever()
 
     async def close(self) -> None:
+        """Stop accepting, cancel catch-ups still running, then close the backend."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()

@@ -57,6 +57,7 @@ class Identity:
 
     @property
     def can_broadcast(self) -> bool:
+        """Supervisors and admins may announce, edit, retract and read receipts."""
         return self.role in ("supervisor", "admin")
 
 
@@ -78,6 +79,11 @@ def new_token(*, role: Role, name: str, site: str = "", team: str = "") -> tuple
 
 
 class MarqueeStore:
+    """A single server's state in one SQLite file: tokens, announcements, receipts, knowledge.
+
+    Opening a path that cannot be used raises AgentAssistError.
+    """
+
     def __init__(self, path: str | Path) -> None:
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -101,6 +107,7 @@ class MarqueeStore:
         return token
 
     def identify(self, token: str) -> Identity | None:
+        """The identity of a live (not revoked) token, or None."""
         row = self.db.execute(
             "SELECT role, name, site, team FROM tokens WHERE hash = ? AND revoked = 0",
             [hash_token(token)],
@@ -108,6 +115,7 @@ class MarqueeStore:
         return Identity(*row) if row else None
 
     def agents(self) -> list[Identity]:
+        """Every agent with a live token (who may still have to see an announcement)."""
         return [
             Identity(*row)
             for row in self.db.execute(
@@ -125,10 +133,12 @@ class MarqueeStore:
 
     @property
     def seq(self) -> int:
+        """The newest change seq (0 before the first)."""
         row = self.db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
         return int(row[0]) if row else 0
 
     def announce(self, message: Announce, *, author: str, now: float | None = None) -> Announcement:
+        """Store a new announcement by ``author`` at ``now`` (epoch s) with the next seq."""
         now = time.time() if now is None else now
         self.db.execute("BEGIN")
         try:
@@ -159,6 +169,7 @@ class MarqueeStore:
         return announcement
 
     def edit(self, message: Edit, *, now: float | None = None) -> Announcement | None:
+        """Apply an edit with the next seq; None when the announcement is retracted or unknown."""
         current = self.get(message.id)
         if current is None:
             return None
@@ -195,6 +206,7 @@ class MarqueeStore:
         return seq
 
     def get(self, announcement_id: str) -> Announcement | None:
+        """The announcement with this id unless it was retracted (expired ones too)."""
         row = self.db.execute(
             _SELECT + " WHERE id = ? AND retracted = 0", [announcement_id]
         ).fetchone()
@@ -223,11 +235,13 @@ class MarqueeStore:
         return active, gone
 
     def active(self, *, now: float | None = None) -> list[Announcement]:
+        """Announcements neither retracted nor expired at ``now`` (epoch s), by seq."""
         return self.changes_since(0, now=now)[0]
 
     # -- read receipts ---------------------------------------------------------------
 
     def ack(self, announcement_id: str, name: str, *, now: float | None = None) -> bool:
+        """Record ``name``'s read receipt at ``now`` (the first counts); False if not there."""
         if self.get(announcement_id) is None:
             return False
         self.db.execute(

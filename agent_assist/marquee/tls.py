@@ -22,8 +22,12 @@ __all__ = ["PinMismatchError", "client_context", "context_for", "fingerprint"]
 _PIN = re.compile(r"^[0-9a-f]{64}$")
 
 
-class PinMismatchError(ssl.SSLCertVerificationError):
-    """The server's certificate is not the pinned one."""
+class PinMismatchError(ssl.SSLCertVerificationError, MarqueeError):
+    """The server's certificate is not the pinned one.
+
+    An SSL verification error first, so TLS layers fail the handshake as for any
+    untrusted certificate; a :class:`MarqueeError` too, so it is in our tree.
+    """
 
     def __str__(self) -> str:
         # the TLS layer re-raises it with its arguments wrapped: show the sentence, not a tuple
@@ -34,6 +38,7 @@ class PinMismatchError(ssl.SSLCertVerificationError):
 
 
 def fingerprint(der: bytes) -> str:
+    """The SHA-256 of a DER certificate as 64 lower-case hex digits: what a pin is."""
     return hashlib.sha256(der).hexdigest()
 
 

@@ -9,8 +9,8 @@ event's ``t``. Time advances only through the events' ``t``.
   sentence is still being spoken; a phrase raises each kind at most once
   (its partials and final count as one). Praise waits for the final.
 * A kind is not raised again within its cool-down, and the agent can snooze a
-  kind for the rest of the call (never a critical one). Flags only happen
-  during an active call.
+  kind for the rest of the call (never its critical flags: see
+  :mod:`agent_assist.risk.snooze`). Flags only happen during an active call.
 * Evidence is scrubbed of personal data before it leaves the engine.
 * With an ``embed`` function (the composition root passes the shipped
   sentence embedder), the semantic layer (:mod:`agent_assist.risk.semantic`)
@@ -29,6 +29,7 @@ from agent_assist.privacy import scrub
 from agent_assist.risk.line import LineRules, LineState
 from agent_assist.risk.pack import KINDS, RulePack, load_pack
 from agent_assist.risk.semantic import Embed, SemanticCue, SemanticLayer
+from agent_assist.risk.snooze import Snoozes
 from agent_assist.risk.voice import VoiceRules
 from agent_assist.risk.words import WordRules
 
@@ -70,11 +71,12 @@ class RiskEngine:
         self._embed, self._embed_model = embed, embed_model or ""
         self._pack = pack if pack is not None else load_pack()
         self._semantic = self._semantic_for(self._pack)
-        self._snoozed: set[str] = set()
+        self._snoozes = Snoozes()
         self._reset()
 
     @property
     def pack(self) -> RulePack:
+        """The rule pack in use."""
         return self._pack
 
     @property
@@ -83,11 +85,10 @@ class RiskEngine:
         return self._semantic is not None
 
     def snooze(self, kind: str) -> None:
-        """Stop raising ``kind`` until the next call starts; a critical kind is never silenced
-        (the customer may be hearing it), as the coaching panel never hides one."""
+        """Stop raising ``kind`` (except critical flags) until the next call starts."""
         if kind not in KINDS:
             raise ValueError(f"unknown flag kind {kind!r}")
-        self._snoozed.add(kind)
+        self._snoozes.add(kind)
 
     def _reset(self) -> None:
         self._line = LineState()
@@ -114,7 +115,7 @@ class RiskEngine:
     def feed(self, event: Event) -> list[Flag]:
         """Return the flags ``event`` raises (possibly none)."""
         if isinstance(event, Call) and event.state == "started":
-            self._snoozed = set()  # a new call: snoozes and cool-downs start afresh
+            self._snoozes.clear()  # a new call: snoozes and cool-downs start afresh
             self._reset()
         self._line.apply(event)
         found: list[tuple[str, str, Channel]] = [
@@ -196,8 +197,9 @@ class RiskEngine:
         for kind, evidence, channel in found:
             rule = self._pack.kinds[kind]
             last = self._last_flag.get(kind)
-            snoozed = kind in self._snoozed and rule.severity != "critical"
-            if snoozed or (last is not None and t - last < rule.cooldown):
+            if self._snoozes.silences_kind(kind, rule.severity) or (
+                last is not None and t - last < rule.cooldown
+            ):
                 continue
             self._last_flag[kind] = t
             flags.append(

@@ -59,6 +59,7 @@ class LineState:
         return None
 
     def apply(self, event: Event) -> None:
+        """Follow the line through a ``call`` or ``mute`` event; other events change nothing."""
         if isinstance(event, Call):
             if event.state in ("started", "resumed"):
                 if event.state == "started":

@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from agent_assist.errors import PhraseSyntaxError
+
 __all__ = ["Match", "Phrase", "PhraseSet", "PhraseSyntaxError", "normalize"]
 
 _CONTRACTIONS = {
@@ -47,10 +49,6 @@ def normalize(text: str) -> list[str]:
     return words
 
 
-class PhraseSyntaxError(ValueError):
-    """A pattern that cannot be compiled; the message says why."""
-
-
 Slot = tuple[tuple[str, ...], ...]  # alternatives, each a word sequence ("*" = any word)
 
 
@@ -65,6 +63,7 @@ class Phrase:
 
     @classmethod
     def compile(cls, source: str) -> Phrase:
+        """Compile one pattern (syntax in the module docstring); raises PhraseSyntaxError."""
         text = source.strip()
         start, end = text.startswith("^"), text.endswith("$")
         text = text.removeprefix("^").removesuffix("$")

@@ -32,6 +32,8 @@ _GAP_TOLERANCE = 0.2  # s of quieter audio allowed inside a loud stretch
 
 @dataclass
 class VoiceRules:
+    """Loudness, pace and monologue rules for one call, with the pack's ``thresholds``."""
+
     thresholds: Thresholds
     _speech_levels: deque[tuple[float, float]] = field(default_factory=deque)
     _last_level: dict[str, float] = field(default_factory=dict)
@@ -45,6 +47,7 @@ class VoiceRules:
     _monologue_fired: bool = False
 
     def feed(self, event: Event) -> list[tuple[str, str]]:
+        """The (kind, evidence) pairs ``event`` raises: raised_voice, fast_speech, monologue."""
         if isinstance(event, Level):
             duration = self._duration(event)
             if event.channel == "agent":

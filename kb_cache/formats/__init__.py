@@ -18,38 +18,15 @@ counted in :attr:`Parsed.skipped`, so the importer can say so.
 from __future__ import annotations
 
 import json
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent_assist.errors import KnowledgeImportError
-from kb_cache.article import Article, id_key
+from kb_cache.article import id_key
+from kb_cache.formats.records import Located, Parsed
 
 __all__ = ["FORMATS", "Located", "Parsed", "detect", "parse"]
 
 FORMATS = ("servicenow", "zendesk", "html", "markdown", "jsonl", "csv")
-
-
-@dataclass(frozen=True, slots=True)
-class Located:
-    """An article and where it was read (``line`` is 1-based)."""
-
-    article: Article
-    path: str
-    line: int
-
-
-@dataclass
-class Parsed:
-    """Everything read from one export: the articles in order, and what was skipped (by reason)."""
-
-    format: str
-    items: list[Located]
-    skipped: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def articles(self) -> list[Article]:
-        return [item.article for item in self.items]
 
 
 def detect(path: Path) -> str:

@@ -33,7 +33,7 @@ from typing import Any
 
 from agent_assist.errors import KnowledgeImportError
 from kb_cache.article import validate_record
-from kb_cache.formats import Located, Parsed
+from kb_cache.formats.records import Located, Parsed
 
 __all__ = ["file_id", "read", "to_markdown"]
 

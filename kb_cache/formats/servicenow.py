@@ -27,8 +27,8 @@ from xml.parsers import expat
 
 from agent_assist.errors import KnowledgeImportError
 from kb_cache.article import validate_record
-from kb_cache.formats import Located, Parsed
 from kb_cache.formats.html import to_markdown
+from kb_cache.formats.records import Located, Parsed
 
 __all__ = ["read"]
 

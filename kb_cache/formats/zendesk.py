@@ -25,8 +25,8 @@ from typing import Any
 
 from agent_assist.errors import KnowledgeImportError
 from kb_cache.article import validate_record
-from kb_cache.formats import Located, Parsed
 from kb_cache.formats.html import to_markdown
+from kb_cache.formats.records import Located, Parsed
 
 __all__ = ["read"]
 

@@ -1,6 +1,6 @@
 """Run a command under ``strace -f`` and report every connection and file write it made.
 
-The egress tests (tests/test_egress.py) use it to prove that Agent Assist talks
+The egress tests (tests/e2e/test_egress.py) use it to prove that Agent Assist talks
 only to loopback, local sockets and the server the site configured, and writes
 only inside its own folders. strace sees what the process asks the kernel for,
 whatever library asks: a DNS look-up is a ``connect``/``sendto`` to port 53, a

@@ -98,13 +98,13 @@ def open_session(
     ws.send(json.dumps({"type": "hello", "v": 1, "last_seq": last_seq}))
     seen = []
     while True:
-        message = json.loads(ws.recv(timeout=5))
+        message = json.loads(ws.recv(timeout=30))
         seen.append(message)
         if message["type"] == "synced":
             return ws, seen
 
 
-def next_of(ws: ClientConnection, kind: str, timeout: float = 5) -> dict[str, Any]:
+def next_of(ws: ClientConnection, kind: str, timeout: float = 30) -> dict[str, Any]:
     """The next message of type ``kind`` (others are skipped)."""
     deadline = time.monotonic() + timeout
     while True:

@@ -30,7 +30,7 @@ def build_stand_in_msi(base: Path, version: str) -> Path:
     out = base / "agent-assist.msi"
     built = subprocess.run(
         [str(ROOT / "packaging" / "windows" / "build-msi"), str(stage), version, str(out)],
-        capture_output=True, text=True, check=False, timeout=60,
+        capture_output=True, text=True, check=False, timeout=240,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     return out

@@ -1,6 +1,6 @@
 """Judging PII recall: a sentence with its personal data marked, and whether scrubbing removed it.
 
-Shared by ``bench/pii.py`` (the generated sets) and ``tests/test_pii_sample.py``
+Shared by ``bench/pii.py`` (the generated sets) and ``tests/unit/test_pii_sample.py``
 (the fixed sample in ``tests/data/pii_sample.jsonl``).
 """
 

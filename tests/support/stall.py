@@ -23,10 +23,12 @@ class StallMeter(QObject):
         self._timer.timeout.connect(self._tick)
 
     def start(self) -> None:
+        """Start timing the event loop's ticks."""
         self._last = time.perf_counter()
         self._timer.start()
 
     def stop(self) -> None:
+        """Stop timing."""
         self._timer.stop()
 
     def _tick(self) -> None:
