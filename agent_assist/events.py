@@ -270,6 +270,8 @@ class Adherence:
 
 @dataclass(frozen=True, slots=True)
 class KindCount:
+    """How often one flag kind was raised in a call (in a ``summary``)."""
+
     kind: str
     count: int
 

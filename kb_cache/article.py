@@ -29,6 +29,8 @@ ID_RULE = "letters, digits, '.', '_' or '-' (at most 100, starting with a letter
 
 @dataclass(frozen=True, slots=True)
 class Article:
+    """One knowledge article as imported (ARCHITECTURE.md §5); ``body`` holds the steps."""
+
     id: str
     title: str
     body: str
@@ -61,6 +63,7 @@ def id_key(article_id: str) -> str:
 
 
 def same_id(a: str, b: str) -> bool:
+    """True if ``a`` and ``b`` name the same article (ids compare without case)."""
     return id_key(a) == id_key(b)
 
 

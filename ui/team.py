@@ -88,18 +88,22 @@ class AgentFigures:
 
     @property
     def aht_s(self) -> float | None:
+        """Average handle time in seconds, or None without calls."""
         return self.handle_s / self.calls if self.calls else None
 
     @property
     def adherence(self) -> float | None:
+        """Script steps done / required (0..1), or None when nothing was required."""
         return self.script_done / self.script_required if self.script_required else None
 
     @property
     def coaching(self) -> int:
+        """Coaching flags raised (praise not counted)."""
         return sum(n for kind, n in self.flags.items() if kind not in PRAISE)
 
     @property
     def ack_avg_s(self) -> float | None:
+        """Average seconds to acknowledge an urgent announcement, or None."""
         return self.ack_total_s / self.acks if self.acks else None
 
 
@@ -248,6 +252,7 @@ class TeamView(QWidget):
         self.scope.setText(f"Scope: {text}")
 
     def set_problem(self, text: str) -> None:
+        """Say why the table could not be updated (it keeps its last rows)."""
         self.status.setText(f"Not updated: {text}")
 
     def show_rows(self, rows: Sequence[dict[str, Any]], today: datetime.date) -> None:

@@ -199,9 +199,11 @@ class Wallboard(QWidget):
     # -- kiosk ---------------------------------------------------------------------------
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Kiosk: keys are ignored (nobody at the wall should change what it shows)."""
         event.accept()  # no controls: no key does anything (close it from the system)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
+        """Scale the type to the screen so it stays legible across a room."""
         self._unit = max(12.0, self.height() / 36)
         self._restyle()
         super().resizeEvent(event)

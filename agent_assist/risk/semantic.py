@@ -54,6 +54,7 @@ class Head:
     threshold: float
 
     def score(self, vector: Sequence[float]) -> float:
+        """The head's logit for ``vector``: weights . vector + bias (higher: more likely the kind)."""
         return float(sum(map(operator.mul, self.weights, vector))) + self.bias
 
 

@@ -149,6 +149,7 @@ def page(markup: str, *, path: str, skipped: Counter[str]) -> dict[str, Any]:
 
 
 def read(path: Path) -> Parsed:
+    """Confluence/SharePoint pages (one ``.html`` file or a folder of them) as articles."""
     files = (
         sorted(p for p in path.rglob("*") if p.suffix.lower() in (".html", ".htm"))
         if path.is_dir()

@@ -23,6 +23,7 @@ _LISTS = ("tags", "triggers")
 
 
 def jsonl(path: Path) -> Parsed:
+    """Our JSON Lines records, one article per line."""
     items = []
     for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if not line.strip():
@@ -42,6 +43,7 @@ def jsonl(path: Path) -> Parsed:
 
 
 def csv_records(path: Path) -> Parsed:
+    """Our CSV records, one article per row (``tags``/``triggers`` ``|``-separated)."""
     items = []
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
@@ -110,6 +112,7 @@ def _unquote(value: str) -> str:
 
 
 def markdown(folder: Path) -> Parsed:
+    """A folder of Markdown files with front matter, one article per file."""
     files = sorted(folder.rglob("*.md"))
     if not files:
         raise KnowledgeImportError("no .md files in this folder", path=str(folder))

@@ -33,4 +33,5 @@ class Parsed:
 
     @property
     def articles(self) -> list[Article]:
+        """The articles alone, in the order they were read."""
         return [item.article for item in self.items]

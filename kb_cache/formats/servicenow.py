@@ -53,6 +53,7 @@ _FALSE = ("false", "0", "no")
 
 
 def read(path: Path) -> Parsed:
+    """A ServiceNow ``kb_knowledge`` export (CSV or XML): published, latest, active articles."""
     skipped: Counter[str] = Counter()
     rows = _xml_rows(path) if path.suffix.lower() == ".xml" else _csv_rows(path)
     items = []

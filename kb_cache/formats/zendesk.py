@@ -79,6 +79,7 @@ def _article_lines(text: str, start: int, count: int) -> list[int]:
 
 
 def read(path: Path) -> Parsed:
+    """A Zendesk Guide articles export (JSON, one or more pages): published articles."""
     text = path.read_text(encoding="utf-8-sig")
     skipped: Counter[str] = Counter()
     items = []
