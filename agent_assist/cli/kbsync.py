@@ -75,16 +75,14 @@ def add_kbsync_commands(ksub: Any, db_option: Any, connection_options: Any) -> N
 
 def _get(args: argparse.Namespace, path: str) -> Any:
     """GET ``path`` from the server's HTTP side with the bearer token; returns parsed JSON."""
+    from agent_assist.cli.session import client_tls
+    from agent_assist.cli.tokens import token_of
     from agent_assist.marquee.http import fetch_json
 
-    if not args.token:
-        raise UsageError("--token (or AGENT_ASSIST_TOKEN) is required")
-    context = None
-    if args.server.startswith("wss://"):
-        from agent_assist.marquee.tls import client_context
-
-        context = client_context(ca_file=args.ca, pin_sha256=args.pin)
-    return fetch_json(args.server, path, token=args.token, ssl_context=context)
+    token = token_of(args)
+    if not token:
+        raise UsageError("--token-file (or AGENT_ASSIST_TOKEN) is required")
+    return fetch_json(args.server, path, token=token, ssl_context=client_tls(args))
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -6,11 +6,12 @@ made through *other* nodes when the state is shared (Redis). The server never
 fans out directly after a write: it fans out what the backend reports, so one
 node and many nodes behave the same.
 
-Contract of ``on_change``: called on the node's event loop, in ``seq`` order
-for announcements and retractions (each change has the next ``seq`` of one
-global sequence). ``on_resync`` is called after the backend may have missed
-changes (e.g. its Redis subscription dropped); the node then catches up with
-:meth:`Backend.snapshot`.
+Contract of ``on_change``: called on the node's event loop with a
+:class:`~agent_assist.marquee.scope.Routed` message, in ``seq`` order for
+announcements and retractions (each change has the next ``seq`` of one global
+sequence within one ``epoch``). ``on_resync`` is called after the backend may
+have missed changes (e.g. its Redis subscription dropped) or its state was reset
+(a new epoch); the node then catches up with :meth:`Backend.snapshot`.
 
 :class:`LocalBackend` is the embedded single-node default: SQLite through
 :class:`~agent_assist.marquee.store.MarqueeStore`.
@@ -21,59 +22,82 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from agent_assist.errors import BackendUnavailableError
 from agent_assist.marquee.protocol import (
     Announce,
-    Announcement,
     Edit,
-    Message,
     ReceiptList,
-    Retracted,
     Review,
-    Reviewed,
     Seen,
     Submit,
 )
-from agent_assist.marquee.store import Identity, MarqueeStore
+from agent_assist.marquee.scope import EVERYWHERE, Routed, Scope
+from agent_assist.marquee.store import MarqueeStore
+from agent_assist.marquee.tokens import Identity
 
-__all__ = ["Backend", "Change", "LocalBackend"]
+__all__ = ["Backend", "LocalBackend", "Snapshot"]
 
-Change = Announcement | Retracted
 T = TypeVar("T")
 P = ParamSpec("P")
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The shared state's ``epoch`` and newest ``seq``, and the changes after a given seq
+    (active announcements, expired ones left out, and retractions) in seq order."""
+
+    epoch: str
+    seq: int
+    changes: list[Routed]
+
+
 class Backend(Protocol):
     async def start(
-        self, *, on_change: Callable[[Message], None], on_resync: Callable[[], None]
-    ) -> int:
-        """Begin reporting changes; returns the current ``seq``."""
+        self, *, on_change: Callable[[Routed], None], on_resync: Callable[[], None]
+    ) -> Snapshot:
+        """Begin reporting changes; returns the current epoch and seq (no changes)."""
 
     async def close(self) -> None: ...
     async def identify(self, token: str) -> Identity | None: ...
+    async def snapshot(self, since: int) -> Snapshot: ...
 
-    async def snapshot(self, since: int) -> tuple[int, list[Change]]:
-        """(current seq, every change after ``since`` in seq order: active announcements —
-        expired ones left out — and retractions)."""
+    async def announce(
+        self, message: Announce, *, author: str, scope: Scope
+    ) -> tuple[Routed, bool]:
+        """Store (and report) a new announcement; a keyed repeat returns the stored one and False."""
 
-    async def announce(self, message: Announce, *, author: str) -> Announcement: ...
-    async def edit(self, message: Edit) -> Announcement | None: ...
-    async def retract(self, announcement_id: str) -> Retracted | None: ...
-    async def ack(self, announcement_id: str, name: str) -> bool: ...
-    async def receipts(self, announcement_id: str) -> ReceiptList | None: ...
+    async def current(self, announcement_id: str) -> Routed | None:
+        """The active announcement with its audience and scope, or None."""
 
-    async def publish(self, message: Message) -> None:
-        """Report a live-only message (receipt lists, flag notices, reviews) to every node."""
+    async def edit(self, message: Edit) -> Routed | None: ...
+    async def retract(self, announcement_id: str) -> Routed | None: ...
+
+    async def ack(self, announcement_id: str, who: Identity) -> bool:
+        """Record a read receipt; False (nothing stored) unless the announcement is for ``who``."""
+
+    async def receipts(self, announcement_id: str, viewer: Scope) -> ReceiptList | None: ...
+
+    async def publish(self, routed: Routed) -> None:
+        """Report a live-only message (flag notices, reviews, receipt updates) to every node."""
 
     def caught_up(self, seq: int) -> None:
         """The node has fanned out every change up to ``seq`` (after a recovery)."""
 
+    async def revoked_since(self, since: float) -> list[tuple[str, float]]:
+        """(token id, when) of tokens revoked after ``since``: their connections are closed."""
+
+    async def warnings(self) -> list[str]:
+        """What an operator must fix (e.g. shared state that is not persisted); [] if nothing."""
+
     async def kb_changes(self, since: int) -> dict[str, Any]: ...
-    async def kb_submit(self, message: Submit, *, author: str, site: str) -> str: ...
-    async def kb_queue(self) -> list[dict[str, Any]]: ...
-    async def kb_review(self, message: Review, *, reviewer: str) -> Reviewed | None: ...
+    async def kb_submit(self, message: Submit, *, who: Identity) -> str: ...
+    async def kb_queue(self, viewer: Scope) -> list[dict[str, Any]]: ...
+    async def kb_review(
+        self, message: Review, *, reviewer: str, viewer: Scope
+    ) -> Routed | None: ...
 
 
 def receipt_list(
@@ -109,13 +133,13 @@ class LocalBackend:
 
     def __init__(self, store: MarqueeStore) -> None:
         self.store = store
-        self._on_change: Callable[[Message], None] = lambda message: None
+        self._on_change: Callable[[Routed], None] = lambda routed: None
 
     async def start(
-        self, *, on_change: Callable[[Message], None], on_resync: Callable[[], None]
-    ) -> int:
+        self, *, on_change: Callable[[Routed], None], on_resync: Callable[[], None]
+    ) -> Snapshot:
         self._on_change = on_change
-        return self.store.seq
+        return Snapshot(self.store.epoch, self.store.seq, [])
 
     async def close(self) -> None:
         pass
@@ -123,62 +147,76 @@ class LocalBackend:
     def caught_up(self, seq: int) -> None:
         pass
 
+    async def warnings(self) -> list[str]:
+        return []
+
     @_sqlite_errors
     async def identify(self, token: str) -> Identity | None:
         return self.store.identify(token)
 
     @_sqlite_errors
-    async def snapshot(self, since: int) -> tuple[int, list[Change]]:
-        active, gone = self.store.changes_since(since)
-        changes: list[Change] = [*active, *(Retracted(id=i, seq=s) for i, s in gone)]
-        return self.store.seq, sorted(changes, key=lambda c: c.seq)
+    async def revoked_since(self, since: float) -> list[tuple[str, float]]:
+        return self.store.revoked_since(since)
 
     @_sqlite_errors
-    async def announce(self, message: Announce, *, author: str) -> Announcement:
-        announcement = self.store.announce(message, author=author)
-        self._on_change(announcement)
-        return announcement
+    async def snapshot(self, since: int) -> Snapshot:
+        self.store.db.execute("BEGIN")  # one read transaction: seq and changes agree
+        try:
+            return Snapshot(self.store.epoch, self.store.seq, self.store.changes_since(since))
+        finally:
+            self.store.db.execute("COMMIT")
 
     @_sqlite_errors
-    async def edit(self, message: Edit) -> Announcement | None:
+    async def announce(
+        self, message: Announce, *, author: str, scope: Scope = EVERYWHERE
+    ) -> tuple[Routed, bool]:
+        routed, new = self.store.announce(message, author=author, scope=scope)
+        if new:
+            self._on_change(routed)
+        return routed, new
+
+    @_sqlite_errors
+    async def current(self, announcement_id: str) -> Routed | None:
+        return self.store.get(announcement_id)
+
+    @_sqlite_errors
+    async def edit(self, message: Edit) -> Routed | None:
         edited = self.store.edit(message)
         if edited is not None:
             self._on_change(edited)
         return edited
 
     @_sqlite_errors
-    async def retract(self, announcement_id: str) -> Retracted | None:
-        seq = self.store.retract(announcement_id)
-        if seq is None:
-            return None
-        retracted = Retracted(id=announcement_id, seq=seq)
-        self._on_change(retracted)
+    async def retract(self, announcement_id: str) -> Routed | None:
+        retracted = self.store.retract(announcement_id)
+        if retracted is not None:
+            self._on_change(retracted)
         return retracted
 
     @_sqlite_errors
-    async def ack(self, announcement_id: str, name: str) -> bool:
-        return self.store.ack(announcement_id, name)
+    async def ack(self, announcement_id: str, who: Identity) -> bool:
+        return self.store.ack(announcement_id, who)
 
     @_sqlite_errors
-    async def receipts(self, announcement_id: str) -> ReceiptList | None:
-        return receipt_list(announcement_id, self.store.receipts(announcement_id))
+    async def receipts(self, announcement_id: str, viewer: Scope) -> ReceiptList | None:
+        return receipt_list(announcement_id, self.store.receipts(announcement_id, viewer=viewer))
 
     @_sqlite_errors
-    async def publish(self, message: Message) -> None:
-        self._on_change(message)
+    async def publish(self, routed: Routed) -> None:
+        self._on_change(routed)
 
     @_sqlite_errors
     async def kb_changes(self, since: int) -> dict[str, Any]:
         return self.store.knowledge.changes(since)
 
     @_sqlite_errors
-    async def kb_submit(self, message: Submit, *, author: str, site: str) -> str:
-        return self.store.knowledge.submit(message, author=author, site=site)
+    async def kb_submit(self, message: Submit, *, who: Identity) -> str:
+        return self.store.knowledge.submit(message, author=who.name, site=who.site, team=who.team)
 
     @_sqlite_errors
-    async def kb_queue(self) -> list[dict[str, Any]]:
-        return self.store.knowledge.queue()
+    async def kb_queue(self, viewer: Scope) -> list[dict[str, Any]]:
+        return self.store.knowledge.queue(viewer=viewer)
 
     @_sqlite_errors
-    async def kb_review(self, message: Review, *, reviewer: str) -> Reviewed | None:
-        return self.store.knowledge.review(message, reviewer=reviewer)
+    async def kb_review(self, message: Review, *, reviewer: str, viewer: Scope) -> Routed | None:
+        return self.store.knowledge.review(message, reviewer=reviewer, viewer=viewer)

@@ -8,9 +8,13 @@ them with a signal).
 * Reconnects with exponential back-off and full jitter (thousands of desktops
   must not reconnect in lock-step after a server restart), resetting after a
   connection that lived a while.
-* Resumes: every ``hello`` carries the last change ``seq`` it saw; the server
-  replays exactly what was missed. Changes at or below that seq are dropped,
-  so nothing is delivered twice.
+* Resumes: every ``hello`` carries the last change ``seq`` it saw and the
+  ``epoch`` it belongs to; the server replays exactly what was missed. Changes
+  at or below that seq are dropped, so nothing is delivered twice. A
+  ``welcome`` with another epoch (the server's state was reset, even in the
+  middle of a connection) starts the count again from 0.
+* A server that speaks another protocol version, or refuses the token, stops
+  the retries (``failure`` says why); "full" (HTTP 503, 429) is retried.
 * WebSocket pings detect dead links (20 s); a refused token stops retrying.
 * Scheduled announcements (``starts_at`` in the future) are held and delivered
   when they start, by this machine's clock; an edit reschedules, a retraction
@@ -33,6 +37,7 @@ from agent_assist.marquee.protocol import (
     MAX_FRAME,
     PROTOCOL_VERSION,
     Announcement,
+    ErrorMessage,
     Hello,
     Message,
     ProtocolError,
@@ -67,6 +72,7 @@ class MarqueeClient:
         on_state: Callable[[str], None] | None = None,
         backoff: tuple[float, float] = (0.5, 30.0),
         last_seq: int = 0,
+        epoch: str = "",
         ssl_context: ssl.SSLContext | None = None,
         client_name: str = "agent-assist",
     ) -> None:
@@ -75,6 +81,7 @@ class MarqueeClient:
         self._on_state = on_state or (lambda state: None)
         self._backoff = backoff
         self.last_seq = last_seq
+        self.epoch = epoch
         self._ssl = ssl_context
         self._client_name = client_name
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -159,7 +166,10 @@ class MarqueeClient:
                     await connection.send(
                         encode(
                             Hello(
-                                v=PROTOCOL_VERSION, last_seq=self.last_seq, client=self._client_name
+                                v=PROTOCOL_VERSION,
+                                last_seq=self.last_seq,
+                                client=self._client_name,
+                                epoch=self.epoch,
                             )
                         )
                     )
@@ -173,6 +183,8 @@ class MarqueeClient:
                     self.failure = "the marquee server refused this token"
                     self._on_state(f"disconnected: {self.failure}")
                     return
+                if exc.response.status_code == 429:  # this token holds too many connections
+                    delay = max(delay, 5.0)
                 reason = f"HTTP {exc.response.status_code}"
             except ssl.SSLCertVerificationError as exc:  # includes a pin that does not match
                 reason = f"the server's certificate was refused ({exc.verify_message or exc})"
@@ -181,7 +193,9 @@ class MarqueeClient:
             finally:
                 self._connection = None
                 self._connected.clear()
-            if not self._stopping.is_set():
+            if self.failure is not None:
+                self._on_state(f"disconnected: {self.failure}")
+            elif not self._stopping.is_set():
                 self._on_state(f"disconnected: {reason}")
             if self._loop.time() - started > 60:
                 delay = self._backoff[0]  # it was a healthy connection: start over
@@ -196,8 +210,14 @@ class MarqueeClient:
             message = decode(frame)
         except ProtocolError:
             return  # a newer server's message type: ignore rather than fail
-        if isinstance(message, Welcome) and message.seq < self.last_seq:
-            self.last_seq = 0  # the server's state was reset: take everything it has again
+        if isinstance(message, Welcome):
+            reset = message.epoch and self.epoch and message.epoch != self.epoch
+            if reset or message.seq < self.last_seq:
+                self.last_seq = 0  # the server's state was reset: take everything it has again
+            self.epoch = message.epoch or self.epoch
+        if isinstance(message, ErrorMessage) and message.code == "unsupported_version":
+            self.failure = message.message  # retrying cannot help: the app needs an update
+            self._stopping.set()
         if isinstance(message, Submitted):
             waiting = self._awaiting.get(message.ref)
             if waiting is not None and not waiting.done():

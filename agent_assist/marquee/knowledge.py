@@ -9,8 +9,9 @@ version N asks for the changes since N and gets the sync payload that
 
 Agents' submissions wait in a review queue; a supervisor's approval turns one
 into an article (a new version, so every cache picks it up on its next sync),
-a rejection keeps its reason. The pure helpers here are shared with the Redis
-backend so both answer identically.
+a rejection keeps its reason. A submission keeps its agent's site and team:
+supervisors see and decide only those inside their scope. The pure helpers here
+are shared with the Redis backend so both answer identically.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ from typing import Any
 
 from agent_assist.errors import AgentAssistError
 from agent_assist.marquee.protocol import Review, Reviewed, Submit
+from agent_assist.marquee.scope import EVERYWHERE, Routed, Scope
 
 __all__ = [
     "SYNC_FORMAT",
     "SqliteKnowledge",
     "article_from_submission",
     "free_id",
+    "in_scope",
+    "place_of",
     "slug",
     "submission_dict",
 ]
@@ -58,7 +62,9 @@ def slug(title: str) -> str:
     return "-".join(words)[:60].strip("-") or "resolution"
 
 
-def submission_dict(message: Submit, *, author: str, site: str, now: float) -> dict[str, Any]:
+def submission_dict(
+    message: Submit, *, author: str, site: str, team: str, now: float
+) -> dict[str, Any]:
     return {
         "title": message.title,
         "body": message.body,
@@ -66,9 +72,20 @@ def submission_dict(message: Submit, *, author: str, site: str, now: float) -> d
         "triggers": list(message.triggers),
         "author": author,
         "site": site,
+        "team": team,
         "ref": message.ref,
         "submitted_at": now,
     }
+
+
+def place_of(submission: dict[str, Any]) -> Scope:
+    """The site and team a submission came from (older ones have no team: "")."""
+    return Scope((str(submission.get("site", "")),), (str(submission.get("team", "")),))
+
+
+def in_scope(submission: dict[str, Any], viewer: Scope) -> bool:
+    """May a supervisor of ``viewer`` see and decide this submission?"""
+    return viewer.covers(place_of(submission))
 
 
 def article_from_submission(submission: dict[str, Any], review: Review) -> dict[str, Any]:
@@ -177,28 +194,37 @@ class SqliteKnowledge:
 
     # -- the review queue -----------------------------------------------------------
 
-    def submit(self, message: Submit, *, author: str, site: str, now: float | None = None) -> str:
+    def submit(
+        self, message: Submit, *, author: str, site: str, team: str = "", now: float | None = None
+    ) -> str:
         entry = submission_dict(
-            message, author=author, site=site, now=time.time() if now is None else now
+            message, author=author, site=site, team=team, now=time.time() if now is None else now
         )
         cursor = self.db.execute(
             "INSERT INTO kb_submissions(payload) VALUES (?)", [json.dumps(entry)]
         )
         return f"s{cursor.lastrowid}"
 
-    def queue(self) -> list[dict[str, Any]]:
-        """Submissions waiting for review, oldest first (each with its ``id``)."""
+    def queue(self, *, viewer: Scope = EVERYWHERE) -> list[dict[str, Any]]:
+        """Submissions waiting for review inside ``viewer``'s scope, oldest first (with ``id``)."""
         return [
-            {"id": f"s{row[0]}", **json.loads(row[1])}
+            {"id": f"s{row[0]}", **entry}
             for row in self.db.execute(
                 "SELECT id, payload FROM kb_submissions WHERE state = 'pending' ORDER BY id"
             )
+            if in_scope(entry := json.loads(row[1]), viewer)
         ]
 
     def review(
-        self, message: Review, *, reviewer: str, now: float | None = None
-    ) -> Reviewed | None:
-        """Decide a pending submission; None if there is no such pending submission."""
+        self,
+        message: Review,
+        *,
+        reviewer: str,
+        viewer: Scope = EVERYWHERE,
+        now: float | None = None,
+    ) -> Routed | None:
+        """Decide a pending submission; None if there is no such pending submission in
+        ``viewer``'s scope. The Reviewed notice is routed to the submission's place."""
         number = message.id[1:] if message.id.startswith("s") else ""
         if not number.isdigit():
             return None
@@ -208,12 +234,13 @@ class SqliteKnowledge:
                 "SELECT payload FROM kb_submissions WHERE id = ? AND state = 'pending'",
                 [int(number)],
             ).fetchone()
-            if row is None:
+            submission = json.loads(row[0]) if row is not None else None
+            if submission is None or not in_scope(submission, viewer):
                 self.db.execute("ROLLBACK")
                 return None
             article_id = version = None
             if message.decision == "approve":
-                record = article_from_submission(json.loads(row[0]), message)
+                record = article_from_submission(submission, message)
                 if not message.article_id:  # a title like an existing article's must not replace it
                     record["id"] = free_id(record["id"], lambda i: self._stored(i) is not None)
                 article_id, version = record["id"], self._bump()
@@ -231,10 +258,11 @@ class SqliteKnowledge:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        return Reviewed(
+        reviewed = Reviewed(
             id=message.id,
             decision=message.decision,
             reviewer=reviewer,
             article_id=article_id,
             version=version,
         )
+        return Routed(reviewed, place_of(submission))

@@ -1,0 +1,257 @@
+"""Fan-out on one marquee node: who gets which change, catch-up, and resynchronisation.
+
+:class:`Fanout` keeps the node's connected clients and its place in the shared
+state (``epoch``, ``seq``). It delivers what the backend reports to the clients
+it is for (scope, audience: :mod:`agent_assist.marquee.scope`), once each and
+in order (a per-client ``seq`` floor), holds changes for a client that is still
+catching up, catches the node up after a gap, and after a reset (a new epoch)
+welcomes every client again and resends what is for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection, broadcast
+
+from agent_assist.errors import AgentAssistError, BackendUnavailableError
+from agent_assist.marquee.backend import Backend, Snapshot
+from agent_assist.marquee.protocol import (
+    PROTOCOL_VERSION,
+    Announcement,
+    FlagNotice,
+    Receipts,
+    Retracted,
+    Reviewed,
+    Synced,
+    Welcome,
+    encode,
+)
+from agent_assist.marquee.scope import Routed, Scope, delivers_to, reaches
+from agent_assist.marquee.tokens import Identity
+
+__all__ = ["Client", "Fanout"]
+
+log = logging.getLogger("agent_assist.marquee")
+_WRITE_BUFFER_LIMIT = 256 * 1024  # bytes queued for one client before we skip it
+
+
+@dataclass(eq=False, slots=True)  # identity semantics: clients live in a set
+class Client:
+    connection: ServerConnection
+    identity: Identity
+    strikes: int = 0
+    floor: int = 0  # the newest change seq this client has been sent
+    catching_up: bool = True
+    held: list[Routed] = field(default_factory=list)  # live changes during catch-up
+
+
+class Fanout:
+    """The clients of one node and what reaches them. ``metrics`` is the node's counter;
+    ``spawn`` runs a background coroutine that the node cancels when it closes."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        metrics: Counter[str],
+        spawn: Callable[[Coroutine[Any, Any, None]], None],
+    ) -> None:
+        self.backend = backend
+        self.metrics = metrics
+        self._spawn = spawn
+        self.clients: set[Client] = set()
+        self.epoch = ""  # the shared state's epoch this node is in
+        self.seq = 0  # the newest change this node has fanned out
+        self._retired: set[str] = set()  # epochs this node has left behind
+        self._recovering = False
+        self._held: list[Routed] = []
+
+    def welcome(self, client: Client, *, seq: int) -> str:
+        ident = client.identity
+        return encode(
+            Welcome(
+                v=PROTOCOL_VERSION,
+                role=ident.role,
+                name=ident.name,
+                site=ident.site,
+                team=ident.team,
+                seq=seq,
+                epoch=self.epoch,
+            )
+        )
+
+    async def catch_up(self, client: Client, last_seq: int) -> None:
+        for _ in range(100):
+            snapshot = await self.backend.snapshot(last_seq)
+            if snapshot.epoch == self.epoch:
+                break
+            # the shared state was reset and this node has not caught up with that yet
+            self.on_resync()
+            last_seq = 0
+            await asyncio.sleep(0.1)
+        else:
+            raise BackendUnavailableError("the shared state keeps changing")
+        broadcast([client.connection], self.welcome(client, seq=snapshot.seq))
+        # a client ahead of the server (its state was reset) must not skip the new changes;
+        # the client sees Welcome.seq below its own and starts again from 0
+        self.send_all(client, snapshot, floor=min(last_seq, snapshot.seq))
+        # what arrived while the snapshot was read, without yielding in between
+        client.catching_up = False
+        held, client.held = client.held, []
+        for routed in held:
+            self.deliver(routed, only=client)
+
+    def send_all(self, client: Client, snapshot: Snapshot, *, floor: int) -> None:
+        """Send ``client`` every change of ``snapshot`` above ``floor`` that is for it, then synced."""
+        client.floor = floor
+        for routed in snapshot.changes:
+            seq = routed.seq or 0
+            if seq > client.floor and self.wants(client, routed):
+                broadcast([client.connection], encode(routed.message))  # synchronous write
+                client.floor = seq
+        client.floor = max(client.floor, snapshot.seq)
+        broadcast([client.connection], encode(Synced(seq=client.floor)))
+
+    def wants(self, client: Client, routed: Routed) -> bool:
+        ident, message = client.identity, routed.message
+        if isinstance(message, Announcement | Retracted):
+            if routed.audience is None:
+                return False
+            if ident.can_broadcast:
+                return reaches(routed.audience, routed.scope, ident.scope)
+            return delivers_to(
+                routed.audience, routed.scope, site=ident.site, team=ident.team, name=ident.name
+            )
+        if isinstance(message, FlagNotice | Reviewed):
+            return ident.can_broadcast and ident.scope.covers(routed.scope)
+        return False
+
+    def on_change(self, routed: Routed) -> None:
+        if self._recovering:
+            self._held.append(routed)
+            return
+        if routed.epoch and routed.epoch != self.epoch:
+            if routed.epoch in self._retired:
+                return  # from before a reset this node has already handled
+            self.metrics["epoch_changes_seen"] += 1
+            self._held.append(routed)
+            self.on_resync()
+            return
+        seq = routed.seq
+        if seq is not None:
+            if seq <= self.seq:
+                return  # already fanned out (e.g. during a recovery)
+            if seq > self.seq + 1:
+                self.metrics["gaps"] += 1
+                self._held.append(routed)
+                self.on_resync()
+                return
+            self.seq = seq
+        if isinstance(routed.message, Receipts):
+            self._spawn(self._send_receipts(routed))
+            return
+        self.deliver(routed)
+
+    def on_resync(self) -> None:
+        if not self._recovering:
+            self._recovering = True
+            self._spawn(self._recover())
+
+    async def _recover(self) -> None:
+        """Catch this node up after a gap, or start again after a reset (a new epoch)."""
+        try:
+            while True:
+                try:
+                    snapshot = await self.backend.snapshot(self.seq)
+                    if snapshot.epoch != self.epoch:
+                        snapshot = await self.backend.snapshot(0)
+                    break
+                except AgentAssistError as exc:
+                    log.warning("cannot catch up yet: %s", exc)
+                    await asyncio.sleep(1.0)
+            if snapshot.epoch != self.epoch:
+                self._reset(snapshot)
+            else:
+                for routed in snapshot.changes:
+                    self.deliver(routed)
+                self.seq = max(self.seq, snapshot.seq)
+            self.backend.caught_up(self.seq)
+            self.metrics["recoveries"] += 1
+        finally:
+            self._recovering = False
+            held, self._held = self._held, []
+            for routed in held:
+                self.on_change(routed)
+
+    def _reset(self, snapshot: Snapshot) -> None:
+        """The shared state is new (e.g. Redis restarted without its data): seqs start
+        again. Every client is welcomed again with the new epoch and sent what is for it."""
+        log.warning(
+            "the shared state was reset (epoch %s -> %s, seq %d -> %d); resending to %d clients",
+            self.epoch or "-",
+            snapshot.epoch,
+            self.seq,
+            snapshot.seq,
+            len(self.clients),
+        )
+        self._retired.add(self.epoch)
+        self.epoch, self.seq = snapshot.epoch, snapshot.seq
+        self.metrics["resets"] += 1
+        for client in list(self.clients):
+            if client.catching_up:
+                client.held = []  # its own catch-up compares epochs and starts again
+                continue
+            broadcast([client.connection], self.welcome(client, seq=snapshot.seq))
+            self.send_all(client, snapshot, floor=0)
+
+    def deliver(self, routed: Routed, *, only: Client | None = None) -> None:
+        seq = routed.seq
+        targets = []
+        for client in [only] if only is not None else self.clients:
+            if not self.wants(client, routed):
+                continue
+            if client.catching_up:
+                client.held.append(routed)
+                continue
+            if seq is not None:
+                if seq <= client.floor:
+                    continue
+                client.floor = seq
+            targets.append(client)
+        self.send_to(targets, encode(routed.message))
+        if isinstance(routed.message, Announcement):
+            self.metrics["broadcasts"] += 1
+
+    def send_to(self, clients: list[Client], frame: str) -> None:
+        ready = []
+        for client in clients:
+            transport = client.connection.transport
+            if transport is not None and transport.get_write_buffer_size() > _WRITE_BUFFER_LIMIT:
+                self.metrics["skipped_slow_clients"] += 1
+                continue
+            ready.append(client.connection)
+        broadcast(ready, frame)
+        self.metrics["frames_sent"] += len(ready)
+
+    async def _send_receipts(self, routed: Routed) -> None:
+        """A receipts update (someone acknowledged): each supervisor who may see the
+        announcement gets the receipt list as far as its own scope goes."""
+        assert isinstance(routed.message, Receipts)
+        assert routed.audience is not None
+        viewers: dict[Scope, list[Client]] = {}
+        for client in self.clients:
+            scope = client.identity.scope
+            if client.identity.can_broadcast and reaches(routed.audience, routed.scope, scope):
+                viewers.setdefault(scope, []).append(client)
+        for scope, clients in viewers.items():
+            with contextlib.suppress(AgentAssistError):
+                receipts = await self.backend.receipts(routed.message.id, scope)
+                if receipts is not None:
+                    self.send_to(clients, encode(receipts))
