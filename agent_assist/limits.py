@@ -19,8 +19,12 @@ from typing import Any
 
 __all__ = [
     "MAX_DEPTH",
+    "MAX_ENTRIES",
     "MAX_LINE",
+    "MAX_RATIO",
+    "MAX_UNPACKED",
     "LimitError",
+    "archive_problem",
     "check_depth",
     "loads",
     "text_problem",
@@ -28,6 +32,11 @@ __all__ = [
 
 MAX_LINE = 1 << 20  # bytes in one line of JSON Lines input (analyze, kb import): 1 MiB
 MAX_DEPTH = 32  # nested JSON arrays/objects accepted by default
+MAX_UNPACKED = (
+    8 << 30
+)  # bytes an archive (model, bundle) may unpack to: the largest Vosk model is ~3 GB
+MAX_RATIO = 100  # unpacked / packed size: models compress ~2:1, zip bombs 1000:1 and more
+MAX_ENTRIES = 100_000  # files in one archive
 # a whole JSON string (skipped: brackets inside do not count), or a bracket
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 
@@ -59,7 +68,7 @@ def check_depth(text: str, limit: int) -> None:
 
 
 def _no_constants(name: str) -> Any:
-    raise LimitError(f"{name} is not a number JSON allows")
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def loads(data: str | bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> Any:
@@ -77,11 +86,36 @@ def loads(data: str | bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> A
 
 
 def _size(n: int) -> str:
+    if n >= 1 << 30 and n % (1 << 30) == 0:
+        return f"{n >> 30} GiB"
     if n >= 1 << 20 and n % (1 << 20) == 0:
         return f"{n >> 20} MiB"
     if n >= 1 << 10 and n % (1 << 10) == 0:
         return f"{n >> 10} KiB"
     return f"{n} bytes"
+
+
+def archive_problem(
+    *,
+    unpacked: int,
+    packed: int,
+    entries: int,
+    max_unpacked: int = MAX_UNPACKED,
+    max_ratio: float = MAX_RATIO,
+    max_entries: int = MAX_ENTRIES,
+) -> str | None:
+    """Why an archive of ``packed`` bytes declaring ``unpacked`` bytes in ``entries`` files must
+    not be unpacked (None if it may)."""
+    if entries > max_entries:
+        return f"it holds {entries} files, more than {max_entries}"
+    if unpacked > max_unpacked:
+        return f"it would unpack to {unpacked / 2**30:.1f} GiB, more than {_size(max_unpacked)}"
+    if unpacked > max_ratio * max(packed, 1) and unpacked > 1 << 20:
+        return (
+            f"it would unpack {packed} bytes to {unpacked} ({unpacked / max(packed, 1):.0f}:1, "
+            f"more than {max_ratio:g}:1): a zip bomb?"
+        )
+    return None
 
 
 def text_problem(text: str, *, lines: bool = False) -> str | None:

@@ -8,9 +8,15 @@ a front-matter block and the body is the rest of the file; in CSV, lists are
 
 An import is all or nothing: every record is parsed and validated first (a bad
 one is reported with its file and line, and nothing is written), new texts are
-embedded, then everything is written in one transaction. Existing articles
-with the same id are replaced (their version goes up when their content
-changed); no other article is touched.
+embedded, then everything is written in one explicit transaction: a crash or a
+kill at any moment leaves exactly the old or exactly the new cache. Existing
+articles with the same id are replaced (their version goes up when their
+content changed); no other article is touched.
+
+Bounds: a JSON line, a CSV field or a Markdown file larger than ``MAX_LINE``
+(1 MiB), or JSON nested deeper than 8 levels, is refused with its file and
+line. Text must be valid Unicode without control characters (a body may have
+line breaks and tabs) or bidirectional overrides.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import numpy as np
 import sqlite_utils
 
 from agent_assist.errors import KnowledgeImportError
+from agent_assist.limits import MAX_LINE, LimitError, loads
 from kb_cache.embedder import Embedder
 from kb_cache.store import get_meta, now_iso, set_meta
 
@@ -42,6 +49,13 @@ __all__ = [
 ]
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+# what no article text may hold: control characters (a body may have tab, LF, CR), bidi
+# overrides and isolates (they make text display as something it is not), lone surrogates
+_UNSAFE = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_BREAKS = re.compile(r"\s*[\t\n\r\u2028\u2029]+\s*")
+_DEPTH = 8
 _FIELDS = ("id", "title", "body", "tags", "triggers", "department", "authority")
 _LISTS = ("tags", "triggers")
 
@@ -91,31 +105,62 @@ def validate_record(data: dict[str, Any], *, path: str, line: int) -> Article:
         value = data.get(name)
         if not isinstance(value, str) or not value.strip():
             raise fail(f"{name!r} is required and must be text")
-        values[name] = value.strip()
+        values[name] = value.strip() if name == "body" else _one_line(value)
+    for name, value in data.items():
+        for text in value if isinstance(value, list) else [value]:
+            if not isinstance(text, str):
+                continue
+            bad = _UNSAFE.search(text)
+            if bad:
+                raise fail(f"{name!r} contains U+{ord(bad.group()):04X}, which is not plain text")
     if not _ID.match(values["id"]):
         raise fail(f"id {values['id']!r} must be lower-case letters, digits, '.', '_' or '-'")
     for name in _LISTS:
         items = data.get(name) or []
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise fail(f"{name!r} must be a list of text")
-        values[name] = tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
+        values[name] = tuple(dict.fromkeys(_one_line(i) for i in items if i.strip()))
     for name in ("department", "authority"):
         value = data.get(name)
         if value is not None and not isinstance(value, str):
             raise fail(f"{name!r} must be text")
-        values[name] = value.strip() or None if isinstance(value, str) else None
+        values[name] = _one_line(value) or None if isinstance(value, str) else None
     return Article(**values)
 
 
+def _one_line(text: str) -> str:
+    """A one-line field: line breaks and tabs (e.g. in exported queries) become one space."""
+    return _BREAKS.sub(" ", text).strip()
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line, at most MAX_LINE bytes each (else an error)."""
+    with open(path, "rb") as f:
+        number = 0
+        while raw := f.readline(MAX_LINE + 1):
+            number += 1
+            if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+                raise KnowledgeImportError(
+                    f"line longer than {MAX_LINE >> 20} MiB", path=str(path), line=number
+                )
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise KnowledgeImportError("not UTF-8 text", path=str(path), line=number) from None
+
+
 def _jsonl(path: Path) -> Iterator[Article]:
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in _lines(path):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
+            data = loads(line, max_bytes=MAX_LINE, max_depth=_DEPTH)
+        except LimitError as exc:
+            raise KnowledgeImportError(f"line {exc}", path=str(path), line=number) from None
+        except ValueError as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)[:80]
             raise KnowledgeImportError(
-                f"not valid JSON ({exc.msg})", path=str(path), line=number
+                f"not valid JSON ({reason})", path=str(path), line=number
             ) from None
         if not isinstance(data, dict):
             raise KnowledgeImportError(
@@ -125,17 +170,31 @@ def _jsonl(path: Path) -> Iterator[Article]:
 
 
 def _csv(path: Path) -> Iterator[Article]:
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        for row in reader:
-            line = reader.line_num
-            if None in row:
-                raise KnowledgeImportError("more values than columns", path=str(path), line=line)
-            data: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
-            for name in _LISTS:
-                if name in data:
-                    data[name] = [part for part in data[name].split("|")]
-            yield validate_record(data, path=str(path), line=line)
+    previous = csv.field_size_limit(MAX_LINE)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise KnowledgeImportError(
+                        f"not valid CSV ({exc})", path=str(path), line=reader.line_num
+                    ) from None
+                line = reader.line_num
+                if None in row:
+                    raise KnowledgeImportError(
+                        "more values than columns", path=str(path), line=line
+                    )
+                data: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
+                for name in _LISTS:
+                    if name in data:
+                        data[name] = [part for part in data[name].split("|")]
+                yield validate_record(data, path=str(path), line=line)
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
@@ -193,6 +252,8 @@ def _markdown(folder: Path) -> Iterator[Article]:
     if not files:
         raise KnowledgeImportError("no .md files in this folder", path=str(folder))
     for file in files:
+        if file.stat().st_size > MAX_LINE:
+            raise KnowledgeImportError(f"larger than {MAX_LINE >> 20} MiB", path=str(file))
         data, body, body_line = _front_matter(file.read_text(encoding="utf-8"), file)
         data.setdefault("id", file.stem.lower())
         data["body"] = body
@@ -290,7 +351,7 @@ def write_articles(
             }
         )
         content_keys.append((f"content:{article.id}", key))
-    with db.conn:
+    with db.atomic():  # one transaction; sqlite-utils nests its own writes as savepoints
         if rows:
             db.table("articles").upsert_all(rows, pk="id", batch_size=500)
         db.conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", content_keys)

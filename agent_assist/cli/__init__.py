@@ -12,7 +12,7 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
 from agent_assist import __version__
@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Read events as JSON Lines (a file, or - for stdin: e.g. the output of transcribe, plus "
             "call/mute events from a softphone) and write every input event followed by the flags it "
-            "raises. Malformed lines are reported on stderr with their line number and skipped."
+            "raises. Malformed lines, and lines over 1 MiB or nested deeper than 32 levels, are "
+            "reported on stderr with their line number and skipped."
         ),
     )
     an.add_argument("events", metavar="EVENTS.jsonl", help="events file, or - for stdin")
@@ -99,22 +100,27 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from agent_assist.errors import EventFormatError
     from agent_assist.events import decode, encode
+    from agent_assist.limits import MAX_LINE
     from agent_assist.risk.pack import load_pack
     from agent_assist.session import CallSession
 
     pack = load_pack(args.rules)
     session = CallSession(pack=pack, search=_knowledge_search(args) if args.suggest else None)
     try:
-        source = (
-            sys.stdin
-            if args.events == "-"
-            else open(args.events, encoding="utf-8", errors="replace")  # noqa: SIM115
-        )
+        source = sys.stdin.buffer if args.events == "-" else open(args.events, "rb")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"cannot read {args.events}: {exc.strerror}") from None
     bad = good = 0
     with source:
-        for number, line in enumerate(source, start=1):
+        for number, line in _bounded_lines(source):
+            if line is None:
+                bad += 1
+                print(
+                    f"agent-assist: {args.events}: line {number}: longer than "
+                    f"{MAX_LINE >> 20} MiB; skipped",
+                    file=sys.stderr,
+                )
+                continue
             if not line.strip():
                 continue
             try:
@@ -133,6 +139,22 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print(f"agent-assist: {args.events}: no valid events", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def _bounded_lines(source: Any) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) per line of a binary stream; None for a line over MAX_LINE bytes,
+    which is skipped without ever holding more than MAX_LINE bytes of it."""
+    from agent_assist.limits import MAX_LINE
+
+    number = 0
+    while raw := source.readline(MAX_LINE + 1):
+        number += 1
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            while (rest := source.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                pass
+            yield number, None
+            continue
+        yield number, raw.decode("utf-8", "replace")
 
 
 def _knowledge_search(args: argparse.Namespace) -> Callable[[str], list[Any]]:

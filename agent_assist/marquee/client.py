@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import random
 import ssl
 import threading
@@ -131,12 +132,14 @@ class MarqueeClient:
     def stop(self) -> None:
         self._stopping.set()
         loop = self._loop
-        if loop is not None:
-            loop.call_soon_threadsafe(lambda: None)  # wake the loop so it notices
-            connection = self._connection
-            if connection is not None:
-                asyncio.run_coroutine_threadsafe(connection.close(), loop)
-        self._thread.join(10)
+        if loop is not None and self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop ended meanwhile (e.g. a refusal)
+                loop.call_soon_threadsafe(lambda: None)  # wake the loop so it notices
+                connection = self._connection
+                if connection is not None:
+                    asyncio.run_coroutine_threadsafe(connection.close(), loop)
+        if self._thread.is_alive():
+            self._thread.join(10)
 
     # -- the client's own thread ---------------------------------------------------------
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hmac
 import logging
 import ssl
@@ -123,6 +124,9 @@ class MarqueeServer:
             raise
         for warning in self._warnings:
             log.warning("WARNING: %s", warning)
+        loop = asyncio.get_running_loop()
+        if loop.get_exception_handler() is None:
+            loop.set_exception_handler(self._loop_trouble)
         fds = raise_open_file_limit()
         self.capacity = max(1, fds - self.limits.reserve_fds)
         if self.limits.max_connections is not None:
@@ -163,6 +167,16 @@ class MarqueeServer:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.backend.close()
+
+    def _loop_trouble(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """A burst of connections beyond the open-file limit makes accept() fail (asyncio
+        retries a second later): one line, counted, instead of a traceback each time."""
+        exc = context.get("exception")
+        if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+            self.metrics["accept_out_of_files"] += 1
+            log.warning("out of open files (%s): new connections wait a second", exc.strerror)
+            return
+        loop.default_exception_handler(context)
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
