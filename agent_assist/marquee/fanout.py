@@ -212,10 +212,20 @@ class Fanout:
             self.send_all(client, snapshot, floor=0)
 
     def deliver(self, routed: Routed, *, only: Client | None = None) -> None:
+        """Send ``routed`` to every client it is for, once (per-client seq floor), skipping
+        clients whose write buffer is full. The hot path of a broadcast to many clients: the
+        decision is worked out once per kind of identity, not once per client."""
         seq = routed.seq
-        targets = []
+        decided: dict[tuple[str, str, str, str], bool] = {}
+        by_name = routed.audience is not None and bool(routed.audience.agents)
+        ready, skipped = [], 0
         for client in [only] if only is not None else self.clients:
-            if not self.wants(client, routed):
+            ident = client.identity
+            key = (ident.role, ident.site, ident.team, ident.name if by_name else "")
+            wanted = decided.get(key)
+            if wanted is None:
+                wanted = decided[key] = self.wants(client, routed)
+            if not wanted:
                 continue
             if client.catching_up:
                 client.held.append(routed)
@@ -224,8 +234,15 @@ class Fanout:
                 if seq <= client.floor:
                     continue
                 client.floor = seq
-            targets.append(client)
-        self.send_to(targets, encode(routed.message))
+            transport = client.connection.transport
+            if transport is not None and transport.get_write_buffer_size() > _WRITE_BUFFER_LIMIT:
+                skipped += 1
+                continue
+            ready.append(client.connection)
+        broadcast(ready, encode(routed.message))
+        self.metrics["frames_sent"] += len(ready)
+        if skipped:
+            self.metrics["skipped_slow_clients"] += skipped
         if isinstance(routed.message, Announcement):
             self.metrics["broadcasts"] += 1
 
