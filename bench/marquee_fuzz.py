@@ -182,7 +182,9 @@ class Peer:
 
     def _open(self) -> ClientConnection:
         headers = {"Authorization": f"Bearer {self.token}"}
-        ws = self.stack.enter_context(connect(self.url, additional_headers=headers, max_size=2**20))
+        ws = self.stack.enter_context(
+            connect(self.url, additional_headers=headers, max_size=2**20, ping_interval=None)
+        )
         ws.send(json.dumps({"type": "hello", "v": 1}))
         return ws
 

@@ -35,6 +35,7 @@ import contextlib
 import errno
 import hmac
 import logging
+import signal
 import ssl
 import time
 import urllib.parse
@@ -341,7 +342,18 @@ def run(
     )
 
     async def main() -> None:
-        await server.serve_forever()
+        # SIGTERM (systemd stop) and Ctrl-C close the server cleanly: clients are told
+        # "going away" and reconnect; no exception lands in a connection's task
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, stop.set)
+        await server.start()
+        try:
+            await stop.wait()
+        finally:
+            await server.close()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
