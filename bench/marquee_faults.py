@@ -52,6 +52,7 @@ from websockets.sync.client import connect
 from agent_assist.marquee.client import MarqueeClient
 from agent_assist.marquee.protocol import Announcement, Message
 from agent_assist.marquee.store import MarqueeStore
+from tests.support.marquee import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -88,45 +89,6 @@ def server(port: int, *where: str, limit: int | None = None) -> subprocess.Popen
     )  # fmt: skip
     assert healthy(port), "the server did not start"
     return proc
-
-
-class Redis:
-    def __init__(self, folder: Path, *options: str) -> None:
-        self.port, self.folder, self.options = free_port(), folder, options
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind",
-             "127.0.0.1", "--dir", str(self.folder), *self.options],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(200):
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.2) as s,
-            ):
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def command(self, *args: str) -> bytes:
-        payload = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
-        with socket.create_connection(("127.0.0.1", self.port), 2) as s:
-            s.sendall(payload.encode())
-            return s.recv(4096)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
 
 
 class Listener:
@@ -244,12 +206,12 @@ def section_sqlite(args: argparse.Namespace, tmp: Path) -> None:
 def section_redis(args: argparse.Namespace, tmp: Path, mode: str) -> None:
     options = {
         "redis-none": ("--save", "", "--appendonly", "no"),
-        "redis-rdb": (),  # Redis' own defaults: RDB snapshots (save 3600 1 300 100 60 10000)
+        "redis-rdb": ("--save", "3600 1 300 100 60 10000", "--appendonly", "no"),  # Redis defaults
         "redis-aof": ("--appendonly", "yes", "--save", ""),
     }[mode]
     folder = tmp / mode
     folder.mkdir()
-    redis = Redis(folder, *options)
+    redis = RedisServer(*options, folder=folder)
     from agent_assist.marquee.tokens import new_token
 
     records: dict[str, str] = {}

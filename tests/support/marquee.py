@@ -170,9 +170,10 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def command(self, *args: str) -> bytes:
-        """One raw command (inline protocol); returns the first reply bytes."""
+        """One command (RESP, so arguments may hold spaces); returns the first reply bytes."""
+        request = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
         with socket.create_connection(("127.0.0.1", self.port), 2) as s:
-            s.sendall((" ".join(args) + "\r\n").encode())
+            s.sendall(request.encode())
             return s.recv(4096)
 
     def kill(self) -> None:
