@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,12 +213,27 @@ class Fanout:
 
     def deliver(self, routed: Routed, *, only: Client | None = None) -> None:
         """Send ``routed`` to every client it is for, once (per-client seq floor), skipping
-        clients whose write buffer is full. The hot path of a broadcast to many clients: the
-        decision is worked out once per kind of identity, not once per client."""
+        clients whose write buffer is full.
+
+        The hot path of a broadcast to many clients: ``broadcast`` pulls the clients from
+        a generator, so the first frames leave while later clients are still being
+        decided (no pass over every client before the first send), and the decision is
+        worked out once per kind of identity, not once per client."""
+        counts = [0, 0]  # sent, skipped
+        broadcast(self._targets(routed, only, counts), encode(routed.message))
+        self.metrics["frames_sent"] += counts[0]
+        if counts[1]:
+            self.metrics["skipped_slow_clients"] += counts[1]
+        if isinstance(routed.message, Announcement):
+            self.metrics["broadcasts"] += 1
+
+    def _targets(
+        self, routed: Routed, only: Client | None, counts: list[int]
+    ) -> Iterator[ServerConnection]:
         seq = routed.seq
         decided: dict[tuple[str, str, str, str], bool] = {}
         by_name = routed.audience is not None and bool(routed.audience.agents)
-        ready, skipped = [], 0
+        # broadcast() pulls synchronously: no client connects or leaves meanwhile
         for client in [only] if only is not None else self.clients:
             ident = client.identity
             key = (ident.role, ident.site, ident.team, ident.name if by_name else "")
@@ -236,15 +251,10 @@ class Fanout:
                 client.floor = seq
             transport = client.connection.transport
             if transport is not None and transport.get_write_buffer_size() > _WRITE_BUFFER_LIMIT:
-                skipped += 1
+                counts[1] += 1
                 continue
-            ready.append(client.connection)
-        broadcast(ready, encode(routed.message))
-        self.metrics["frames_sent"] += len(ready)
-        if skipped:
-            self.metrics["skipped_slow_clients"] += skipped
-        if isinstance(routed.message, Announcement):
-            self.metrics["broadcasts"] += 1
+            counts[0] += 1
+            yield client.connection
 
     def send_to(self, clients: list[Client], frame: str) -> None:
         ready = []
