@@ -8,7 +8,8 @@ allows one token 10 connections, as shipped), site s1. The server raises its ope
 * connect_s: N clients, ``--batch`` handshakes at a time per worker, each ``hello`` .. ``synced``.
 * KiB/conn: (server VmRSS with N clients synced - VmRSS before the first connect) / N.
 * p50/p99/max_ms, delivered: ``--repeats`` urgent announcements from a supervisor (its own
-  connection in this process), each once every client has the one before (and 0.3 s later);
+  connection in this process), each once every client has the one before (and 0.3 s later;
+  with ``--baseline`` the two servers' broadcasts alternate: ours, plain, ours, ...);
   per client, ``time.perf_counter()`` (CLOCK_MONOTONIC, one clock for every process) just before
   the supervisor's send to when that client's process read the frame. The row has the median
   of the rounds' p50/p99/max. Includes the reading processes' turn to read each socket: an
@@ -19,8 +20,9 @@ allows one token 10 connections, as shipped), site s1. The server raises its ope
 
 ``--baseline``: in the same run, with the same client processes and the same N, a plain
 websockets broadcast server (bench/marquee_plain.py: ``broadcast()`` to every connection,
-compression off, no tokens or state) is measured too, and the ratios ours / plain of p99 and
-KiB/conn are printed. ``--redis``: our server is two nodes sharing a throwaway redis-server
+compression off, no tokens or state) runs beside ours, each with its own N clients; their
+latency broadcasts alternate, so a shift in the machine's load (it is shared) hits both alike,
+and the ratios ours / plain of p99 and KiB/conn are printed. ``--redis``: our server is two nodes sharing a throwaway redis-server
 (no persistence); client i connects to node i % 2, the supervisor to node A.
 
 Run: ``nice -n 10 python bench/marquee.py --clients 1000,10000,19800 --baseline --light
@@ -44,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +94,9 @@ async def main():
     with contextlib.suppress(TimeoutError):  # "stop", EOF or the lifetime
         await asyncio.wait_for(stdin.readline(), float(sys.argv[2]))
     await server.close()
-    print(json.dumps(dict(server.metrics)), flush=True)
+    import gc
+    gc_runs = {f"gc{i}": g["collections"] for i, g in enumerate(gc.get_stats())}
+    print(json.dumps({**server.metrics, **gc_runs}), flush=True)
     if log.seen:
         print(f"# server pid {os.getpid()} logged: {dict(log.seen)}", file=sys.stderr)
 
@@ -304,135 +309,165 @@ async def echo_of(ws: ClientConnection, text: str, timeout: float) -> float:
                 return now
 
 
-async def run_round(
-    kind: str, n: int, args: argparse.Namespace, workers: list[Worker], tmp: Path
-) -> Row:
-    row, k, r, timeout = Row(kind, n), args.broadcasts, args.repeats, args.timeout
-    redis: Proc | None = None
-    nodes: list[tuple[str, Proc]] = []
-    sups: list[ClientConnection] = []
-    try:
-        budget = Limits().messages
-        sup_count = -(-(r + k) // budget)  # rate limits are per token: a token per 20 sends
-        if kind == "plain":
-            target = ""
-            agents, sup_tokens = [f"t{i}" for i in range(n)], [f"s{i}" for i in range(sup_count)]
-            labels = ["plain"]
-        elif args.redis:
-            redis, target = await start_redis()
-            agents, sup_tokens = await make_tokens(target, n, sup_count)
-            labels = ["node A", "node B"]
-        else:
-            target = str(tmp / f"marquee-{n}.db")
-            agents, sup_tokens = await make_tokens(target, n, sup_count)
-            labels = ["ours"]
-        urls = []
-        for label in labels:
-            proc, port = await start_server(kind, target, args.deadline, label)
-            nodes.append((label, proc))
-            urls.append(f"ws://127.0.0.1:{port}/")
-        m, w = len(nodes), len(workers)
-        pids = [proc.pid for _, proc in nodes] + ([redis.pid] if redis else [])
-        rss0 = [rss_kib(proc.pid) for _, proc in nodes]
-        start = time.perf_counter()
-        answers = await ask_all(
-            workers,
-            [
-                {
-                    "cmd": "connect",
-                    "url": urls[j % m],
-                    "tokens": agents[j::w],
-                    "batch": args.batch,
-                    "timeout": timeout,
-                    "light": args.light,
-                }
-                for j in range(w)
-            ],
-            timeout * 4 + n / 100,
-        )
-        row.connect_s = time.perf_counter() - start
-        connected = [a["connected"] for a in answers]
-        errors: dict[str, int] = {}
-        for a in answers:
-            for e, c in a["errors"].items():
-                errors[e] = errors.get(e, 0) + c
-        if errors:
-            print(f"# {kind} N={n}: {n - sum(connected)} connects failed: {errors}")
-        per_node = [sum(c for j, c in enumerate(connected) if j % m == i) for i in range(m)]
-        row.kib = [
-            (rss_kib(p.pid) - rss0[i]) / max(1, per_node[i]) for i, (_, p) in enumerate(nodes)
-        ]
-        sups = [await supervisor(urls[0], t, timeout) for t in sup_tokens]
-        sent = 0
+@dataclass
+class Setup:
+    """One server under test in a round: its processes, URLs, tokens and supervisors."""
 
-        async def send(text: str) -> float:
-            nonlocal sent
-            ws, sent = sups[sent // budget], sent + 1
+    kind: str
+    labels: list[str]
+    nodes: list[Proc] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    redis: Proc | None = None
+    sups: list[ClientConnection] = field(default_factory=list)
+    sent: int = 0
+    starts: list[float] = field(default_factory=list)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.nodes] + ([self.redis.pid] if self.redis else [])
+
+
+async def set_up(
+    kind: str, n: int, args: argparse.Namespace, tmp: Path
+) -> tuple[Setup, list[str], list[str]]:
+    """Start the server(s) of ``kind``; returns the setup, agent tokens and supervisor tokens."""
+    sup_count = -(-(args.repeats + args.broadcasts) // Limits().messages)  # rate limits: per token
+    if kind == "plain":
+        setup, target = Setup(kind, ["plain"]), ""
+        agents, sups = [f"t{i}" for i in range(n)], [f"s{i}" for i in range(sup_count)]
+    elif args.redis:
+        setup = Setup(kind, ["node A", "node B"])
+        setup.redis, target = await start_redis()
+        agents, sups = await make_tokens(target, n, sup_count)
+    else:
+        setup, target = Setup(kind, ["ours"]), str(tmp / f"marquee-{n}.db")
+        agents, sups = await make_tokens(target, n, sup_count)
+    for label in setup.labels:
+        proc, port = await start_server(kind, target, args.deadline, label)
+        setup.nodes.append(proc)
+        setup.urls.append(f"ws://127.0.0.1:{port}/")
+    return setup, agents, sups
+
+
+async def connect_all(
+    setup: Setup, row: Row, agents: list[str], args: argparse.Namespace, workers: list[Worker]
+) -> int:
+    """Connect the clients of one setup; fills connect_s and KiB/conn; returns how many."""
+    m, w, n = len(setup.nodes), len(workers), len(agents)
+    rss0 = [rss_kib(p.pid) for p in setup.nodes]
+    start = time.perf_counter()
+    commands = [
+        {"cmd": "connect", "group": setup.kind, "url": setup.urls[j % m], "tokens": agents[j::w],
+         "batch": args.batch, "timeout": args.timeout, "light": args.light}
+        for j in range(w)
+    ]  # fmt: skip
+    answers = await ask_all(workers, commands, args.timeout * 4 + n / 100)
+    row.connect_s = time.perf_counter() - start
+    connected = [a["connected"] for a in answers]
+    errors: Counter[str] = Counter()
+    for a in answers:
+        errors.update(a["errors"])
+    if errors:
+        print(f"# {setup.kind} N={n}: {n - sum(connected)} connects failed: {dict(errors)}")
+    per_node = [sum(c for j, c in enumerate(connected) if j % m == i) for i in range(m)]
+    row.kib = [(rss_kib(p.pid) - rss0[i]) / max(1, per_node[i]) for i, p in enumerate(setup.nodes)]
+    return sum(connected)
+
+
+async def run_round(
+    n: int, kinds: list[str], args: argparse.Namespace, workers: list[Worker], tmp: Path
+) -> list[Row]:
+    """All ``kinds`` of server at once, N clients each; their latency broadcasts alternate
+    (ours #1, plain #1, ours #2, ...), so a change in the machine's load hits both alike."""
+    k, r, timeout, w = args.broadcasts, args.repeats, args.timeout, len(workers)
+    setups: list[Setup] = []
+    rows = {kind: Row(kind, n) for kind in kinds}
+    try:
+        connected = {}
+        for kind in kinds:
+            setup, agents, sup_tokens = await set_up(kind, n, args, tmp)
+            setups.append(setup)
+            connected[kind] = await connect_all(setup, rows[kind], agents, args, workers)
+            setup.sups = [await supervisor(setup.urls[0], t, timeout) for t in sup_tokens]
+
+        async def send(setup: Setup, text: str) -> float:
+            ws = setup.sups[setup.sent // Limits().messages]
+            setup.sent += 1
             return await echo_of(ws, text, timeout)
 
-        starts = []
-        cpu0 = [cpu_s(pid) for pid in pids]
+        async def wait(setup: Setup, count: int) -> int:
+            command = {"cmd": "wait", "group": setup.kind, "count": count, "timeout": timeout}
+            return sum(a["complete"] for a in await ask_all(workers, [command] * w, timeout + 10))
+
+        cpu0 = {s.kind: [cpu_s(pid) for pid in s.pids] for s in setups}
         for j in range(r):
-            await asyncio.sleep(0.3)
-            starts.append(time.perf_counter())
-            await send(f"bench {n} latency #{j}")
-            await ask_all(
-                workers, [{"cmd": "wait", "count": j + 1, "timeout": timeout}] * w, timeout + 10
-            )
-        if k:
-            t1 = time.perf_counter()
+            for setup in setups:
+                await asyncio.sleep(0.3)
+                setup.starts.append(time.perf_counter())
+                await send(setup, f"bench {n} latency #{j}")
+                await wait(setup, j + 1)
+        cpu = {
+            s.kind: [cpu_s(pid) - c0 for pid, c0 in zip(s.pids, cpu0[s.kind], strict=True)]
+            for s in setups
+        }
+        t1: dict[str, float] = {}
+        for setup in setups if k else []:
+            row = rows[setup.kind]
+            t1[setup.kind] = time.perf_counter()
             for i in range(k):
-                echo = await send(f"bench {n} #{i}")
-            row.sup_rate = k / (echo - t1)
-            done = await ask_all(
-                workers, [{"cmd": "wait", "count": r + k, "timeout": timeout}] * w, timeout + 10
-            )
-            if sum(d["complete"] for d in done) < sum(connected):
+                echo = await send(setup, f"bench {n} #{i}")
+            row.sup_rate = k / (echo - t1[setup.kind])
+            if await wait(setup, r + k) < connected[setup.kind]:
+                print(f"# {setup.kind} N={n}: not every client got all {k} broadcasts")
+        times = {s.kind: [] for s in setups}
+        for answer in await ask_all(workers, [{"cmd": "times"}] * w, 120):
+            for kind, lists in answer["times"].items():
+                times[kind] += lists
+        for setup in setups:
+            row, got = rows[setup.kind], times[setup.kind]
+            rounds = []
+            for j in range(r):
+                lat = sorted((t[j] - setup.starts[j]) * 1000 for t in got if len(t) > j)
+                rounds.append((pct(lat, 50), pct(lat, 99), lat[-1] if lat else math.nan, len(lat)))
                 print(
-                    f"# {kind} N={n}: only {sum(d['complete'] for d in done)} clients got all {k}"
+                    f"# {setup.kind} N={n}: broadcast {j + 1}/{r}: p50 {rounds[-1][0]:.1f} "
+                    f"p99 {rounds[-1][1]:.1f} max {rounds[-1][2]:.1f} ms, {len(lat)}/{n} delivered"
                 )
-        cpu = ", ".join(
-            f"{label} {cpu_s(pid) - c0:.2f} s"
-            for label, pid, c0 in zip([*labels, "redis"], pids, cpu0, strict=False)
-        )
-        times = [t for a in await ask_all(workers, [{"cmd": "times"}] * w, 60) for t in a["times"]]
-        rounds = []
-        for j in range(r):
-            lat = sorted((t[j] - starts[j]) * 1000 for t in times if len(t) > j)
-            rounds.append((pct(lat, 50), pct(lat, 99), lat[-1] if lat else math.nan, len(lat)))
-            print(
-                f"# {kind} N={n}: broadcast {j + 1}/{r}: p50 {rounds[-1][0]:.1f} p99 {rounds[-1][1]:.1f} max {rounds[-1][2]:.1f} ms, {len(lat)}/{n} delivered"
+            row.p50, row.p99, row.worst = (median([x[q] for x in rounds]) for q in range(3))
+            row.delivered = min(x[3] for x in rounds)
+            finished = [t[r + k - 1] for t in got if len(t) >= r + k]
+            if k and len(finished) == n:
+                row.rate = k / (max(finished) - t1[setup.kind])
+            used = ", ".join(
+                f"{label} {c:.2f} s"
+                for label, c in zip([*setup.labels, "redis"], cpu[setup.kind], strict=False)
             )
-        row.p50, row.p99, row.worst = (median([x[q] for x in rounds]) for q in range(3))
-        row.delivered = min(x[3] for x in rounds)
-        if k:
-            finished = [t[r + k - 1] for t in times if len(t) >= r + k]
-            if len(finished) == n:
-                row.rate = k / (max(finished) - t1)
-        print(f"# {kind} N={n}: CPU over the broadcasts: {cpu}")
-        return row
+            print(f"# {setup.kind} N={n}: CPU over the {r} latency broadcasts: {used}")
+        return [rows[kind] for kind in kinds]
     finally:
-        await ask_all(workers, [{"cmd": "close"}] * len(workers), 120)
-        for ws in sups:
-            with contextlib.suppress(ConnectionClosed, TimeoutError):
-                await asyncio.wait_for(ws.close(), 5)
-        for label, proc in nodes:
-            metrics = await stop(proc)
-            keys = (
-                "connections_opened",
-                "broadcasts",
-                "frames_sent",
-                "skipped_slow_clients",
-                "refused_full",
-            )
-            print(
-                f"# {kind} N={n}: {label} metrics "
-                + ", ".join(f"{x}={metrics.get(x, 0)}" for x in keys)
-            )
-        if redis is not None:
-            redis.terminate()
-            await redis.wait()
-            CHILDREN.discard(redis.pid)
+        await ask_all(workers, [{"cmd": "close"}] * w, 120)
+        for setup in setups:
+            for ws in setup.sups:
+                with contextlib.suppress(ConnectionClosed, TimeoutError):
+                    await asyncio.wait_for(ws.close(), 5)
+            for label, proc in zip(setup.labels, setup.nodes, strict=True):
+                metrics = await stop(proc)
+                keys = (
+                    "gc2",
+                    "connections_opened",
+                    "broadcasts",
+                    "frames_sent",
+                    "skipped_slow_clients",
+                    "refused_full",
+                )
+                print(
+                    f"# {setup.kind} N={n}: {label} metrics "
+                    + ", ".join(f"{x}={metrics.get(x, 0)}" for x in keys)
+                )
+            if setup.redis is not None:
+                setup.redis.terminate()
+                await setup.redis.wait()
+                CHILDREN.discard(setup.redis.pid)
 
 
 async def run_all(args: argparse.Namespace, rows: list[str], tmp: Path) -> None:
@@ -443,15 +478,14 @@ async def run_all(args: argparse.Namespace, rows: list[str], tmp: Path) -> None:
     try:
         kinds = ["ours", "plain"] if args.baseline else ["ours"]
         for n in args.clients:
-            got: dict[str, Row] = {}
-            for kind in kinds:
-                try:
-                    got[kind] = await run_round(kind, n, args, workers, tmp)
-                    rows.append(str(got[kind]))
-                except Exception as exc:  # report it and go on with the next
-                    print(f"# {kind} N={n} failed: {exc!r}")
+            try:
+                got = await run_round(n, kinds, args, workers, tmp)
+            except Exception as exc:  # report it and go on with the next N
+                print(f"# N={n} failed: {exc!r}")
+                continue
+            rows.extend(str(row) for row in got)
             if len(got) == 2:
-                ours, plain = got["ours"], got["plain"]
+                ours, plain = got
                 rows.append(
                     f"ratio   {n:>7}  p99 ours/plain {ours.p99 / plain.p99:.2f}  "
                     f"KiB/conn ours/plain {ours.kib[0] / plain.kib[0]:.2f}"

@@ -2,15 +2,15 @@
 
 Driven by JSON lines on stdin, answering on stdout (one line per command):
 
-* ``{"cmd": "connect", "url", "tokens": [...], "batch", "timeout", "light"}`` — one client per
+* ``{"cmd": "connect", "group", "url", "tokens": [...], "batch", "timeout", "light"}`` — one client per
   token (websockets' asyncio client, no compression, no pings), ``batch`` handshakes at a
   time; each says ``hello`` and reads until ``synced``. With ``light`` each synced client's
   transport is handed to :class:`LightReader` (a minimal frame reader: timestamps
   announcement frames, answers pings), so the bench spends a few microseconds a frame instead
   of websockets' ~24 us. Answers ``{"connected": n, "errors": {...}}``.
-* ``{"cmd": "wait", "count": k, "timeout": s}`` — until every client has received ``k``
-  announcements (or the timeout): ``{"complete": n}``.
-* ``{"cmd": "times"}`` — ``{"times": [[t, ...], ...]}``: per client, the
+* ``{"cmd": "wait", "group", "count": k, "timeout": s}`` — until every client of the group
+  has received ``k`` announcements (or the timeout): ``{"complete": n}``.
+* ``{"cmd": "times"}`` — ``{"times": {group: [[t, ...], ...]}}``: per client, the
   ``time.perf_counter()`` (CLOCK_MONOTONIC: the same clock in every process) at which each
   announcement frame was read.
 * ``{"cmd": "close"}`` — close every client; ``{"closed": n}``. ``{"cmd": "quit"}`` ends.
@@ -105,7 +105,7 @@ async def open_client(url: str, token: str, timeout: float) -> ClientConnection:
 
 class Clients:
     def __init__(self) -> None:
-        self.times: list[list[float]] = []
+        self.times: dict[str, list[list[float]]] = {}
         self.conns: list[ClientConnection] = []
         self.light: list[LightReader] = []
         self.tasks: list[asyncio.Task[None]] = []
@@ -119,9 +119,10 @@ class Clients:
 
         results = await asyncio.gather(*(one(t) for t in command["tokens"]), return_exceptions=True)
         errors = Counter(repr(r)[:70] for r in results if isinstance(r, BaseException))
+        group = self.times.setdefault(command["group"], [])
         for ws in (r for r in results if isinstance(r, ClientConnection)):
             times: list[float] = []
-            self.times.append(times)
+            group.append(times)
             if command["light"]:
                 self.light.append(LightReader(ws, times))
             else:
@@ -129,19 +130,22 @@ class Clients:
                 self.tasks.append(asyncio.create_task(read_all(ws, times)))
         gc.collect()
         gc.freeze()  # a GC pass over thousands of connections must not land mid-measurement
-        return {"connected": len(self.times), "errors": dict(errors)}
+        return {"connected": len(group), "errors": dict(errors)}
 
     async def wait(self, command: dict[str, Any]) -> dict[str, Any]:
-        deadline = time.monotonic() + command["timeout"]
+        deadline, group = (
+            time.monotonic() + command["timeout"],
+            self.times.get(command["group"], []),
+        )
         while time.monotonic() < deadline:
-            if all(len(t) >= command["count"] for t in self.times):
+            if all(len(t) >= command["count"] for t in group):
                 break
             await asyncio.sleep(0.005)
-        return {"complete": sum(len(t) >= command["count"] for t in self.times)}
+        return {"complete": sum(len(t) >= command["count"] for t in group)}
 
     async def close(self) -> dict[str, Any]:
         gc.unfreeze()
-        closed = len(self.times)
+        closed = sum(len(group) for group in self.times.values())
         for reader in self.light:
             reader.close()
         gate = asyncio.Semaphore(500)

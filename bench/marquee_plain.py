@@ -76,7 +76,10 @@ async def main() -> None:
         )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stdin.readline(), float(sys.argv[1]))
-    print(json.dumps({"frames_sent": SENT["frames_sent"]}), flush=True)
+    import gc
+
+    gc_runs = {f"gc{i}": g["collections"] for i, g in enumerate(gc.get_stats())}
+    print(json.dumps({"frames_sent": SENT["frames_sent"], **gc_runs}), flush=True)
 
 
 if __name__ == "__main__":
