@@ -5,7 +5,9 @@ clients held by ``--workers`` client processes (bench/marquee_clients.py), so th
 CPU is spread and not charged to the server. Each client has its own agent token (the server
 allows one token 10 connections, as shipped), site s1. The server raises its open-file limit.
 
-* connect_s: N clients, ``--batch`` handshakes at a time per worker, each ``hello`` .. ``synced``.
+* connect_s: N clients, ``--batch`` handshakes at a time per worker, each ``hello`` .. ``synced``
+  (with ``--baseline`` both servers' clients connect at the same time: their keepalive pings
+  then come at the same moments, so neither server's measurement alone catches its burst).
 * KiB/conn: (server VmRSS with N clients synced - VmRSS before the first connect) / N.
 * p50/p99/max_ms, delivered: ``--repeats`` urgent announcements from a supervisor (its own
   connection in this process), each once every client has the one before (and 0.3 s later;
@@ -350,28 +352,41 @@ async def set_up(
 
 
 async def connect_all(
-    setup: Setup, row: Row, agents: list[str], args: argparse.Namespace, workers: list[Worker]
-) -> int:
-    """Connect the clients of one setup; fills connect_s and KiB/conn; returns how many."""
-    m, w, n = len(setup.nodes), len(workers), len(agents)
-    rss0 = [rss_kib(p.pid) for p in setup.nodes]
-    start = time.perf_counter()
+    setups: list[Setup],
+    rows: dict[str, Row],
+    agents: dict[str, list[str]],
+    args: argparse.Namespace,
+    workers: list[Worker],
+) -> dict[str, int]:
+    """Connect every setup's clients at the same time (so their keepalive pings, every 20 s
+    from the handshake, come at the same moments too); fills connect_s and KiB/conn."""
+    w = len(workers)
+    rss0 = {s.kind: [rss_kib(p.pid) for p in s.nodes] for s in setups}
     commands = [
-        {"cmd": "connect", "group": setup.kind, "url": setup.urls[j % m], "tokens": agents[j::w],
-         "batch": args.batch, "timeout": args.timeout, "light": args.light}
+        {"cmd": "connect", "batch": args.batch, "timeout": args.timeout, "light": args.light,
+         "jobs": [{"group": s.kind, "url": s.urls[j % len(s.urls)], "tokens": agents[s.kind][j::w]}
+                  for s in setups]}
         for j in range(w)
     ]  # fmt: skip
-    answers = await ask_all(workers, commands, args.timeout * 4 + n / 100)
-    row.connect_s = time.perf_counter() - start
-    connected = [a["connected"] for a in answers]
-    errors: Counter[str] = Counter()
-    for a in answers:
-        errors.update(a["errors"])
-    if errors:
-        print(f"# {setup.kind} N={n}: {n - sum(connected)} connects failed: {dict(errors)}")
-    per_node = [sum(c for j, c in enumerate(connected) if j % m == i) for i in range(m)]
-    row.kib = [(rss_kib(p.pid) - rss0[i]) / max(1, per_node[i]) for i, p in enumerate(setup.nodes)]
-    return sum(connected)
+    n = max(len(a) for a in agents.values())
+    answers = [a["groups"] for a in await ask_all(workers, commands, args.timeout * 4 + n / 50)]
+    connected = {}
+    for setup in setups:
+        row, m, got = rows[setup.kind], len(setup.nodes), [a[setup.kind] for a in answers]
+        row.connect_s = max(g["seconds"] for g in got)
+        errors: Counter[str] = Counter()
+        for g in got:
+            errors.update(g["errors"])
+        counts = [g["connected"] for g in got]
+        if errors:
+            print(f"# {setup.kind} N={n}: {n - sum(counts)} connects failed: {dict(errors)}")
+        per_node = [sum(c for j, c in enumerate(counts) if j % m == i) for i in range(m)]
+        row.kib = [
+            (rss_kib(p.pid) - rss0[setup.kind][i]) / max(1, per_node[i])
+            for i, p in enumerate(setup.nodes)
+        ]
+        connected[setup.kind] = sum(counts)
+    return connected
 
 
 async def run_round(
@@ -383,12 +398,15 @@ async def run_round(
     setups: list[Setup] = []
     rows = {kind: Row(kind, n) for kind in kinds}
     try:
-        connected = {}
+        agents, sup_tokens = {}, {}
         for kind in kinds:
-            setup, agents, sup_tokens = await set_up(kind, n, args, tmp)
+            setup, agents[kind], sup_tokens[kind] = await set_up(kind, n, args, tmp)
             setups.append(setup)
-            connected[kind] = await connect_all(setup, rows[kind], agents, args, workers)
-            setup.sups = [await supervisor(setup.urls[0], t, timeout) for t in sup_tokens]
+        connected = await connect_all(setups, rows, agents, args, workers)
+        for setup in setups:
+            setup.sups = [
+                await supervisor(setup.urls[0], t, timeout) for t in sup_tokens[setup.kind]
+            ]
 
         async def send(setup: Setup, text: str) -> float:
             ws = setup.sups[setup.sent // Limits().messages]

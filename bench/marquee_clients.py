@@ -2,12 +2,13 @@
 
 Driven by JSON lines on stdin, answering on stdout (one line per command):
 
-* ``{"cmd": "connect", "group", "url", "tokens": [...], "batch", "timeout", "light"}`` — one client per
-  token (websockets' asyncio client, no compression, no pings), ``batch`` handshakes at a
-  time; each says ``hello`` and reads until ``synced``. With ``light`` each synced client's
+* ``{"cmd": "connect", "jobs": [{"group", "url", "tokens": [...]}, ...], "batch", "timeout",
+  "light"}`` — for every job at once, one client per token (websockets' asyncio client, no
+  compression, no pings), ``batch`` handshakes at a time per job; each says ``hello`` and
+  reads until ``synced``. With ``light`` each synced client's
   transport is handed to :class:`LightReader` (a minimal frame reader: timestamps
   announcement frames, answers pings), so the bench spends a few microseconds a frame instead
-  of websockets' ~24 us. Answers ``{"connected": n, "errors": {...}}``.
+  of websockets' ~24 us. Answers ``{"groups": {group: {"connected", "errors", "seconds"}}}``.
 * ``{"cmd": "wait", "group", "count": k, "timeout": s}`` — until every client of the group
   has received ``k`` announcements (or the timeout): ``{"complete": n}``.
 * ``{"cmd": "times"}`` — ``{"times": {group: [[t, ...], ...]}}``: per client, the
@@ -111,15 +112,25 @@ class Clients:
         self.tasks: list[asyncio.Task[None]] = []
 
     async def connect(self, command: dict[str, Any]) -> dict[str, Any]:
-        gate = asyncio.Semaphore(command["batch"])
+        """Every job (group, url, tokens) at once, each with its own ``batch`` of handshakes."""
+        answers = await asyncio.gather(*(self._connect(job, command) for job in command["jobs"]))
+        gc.collect()
+        gc.freeze()  # a GC pass over thousands of connections must not land mid-measurement
+        return {"groups": dict(answers)}
+
+    async def _connect(
+        self, job: dict[str, Any], command: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        gate, started = asyncio.Semaphore(command["batch"]), time.perf_counter()
 
         async def one(token: str) -> ClientConnection:
             async with gate:
-                return await open_client(command["url"], token, command["timeout"])
+                return await open_client(job["url"], token, command["timeout"])
 
-        results = await asyncio.gather(*(one(t) for t in command["tokens"]), return_exceptions=True)
+        results = await asyncio.gather(*(one(t) for t in job["tokens"]), return_exceptions=True)
+        seconds = time.perf_counter() - started
         errors = Counter(repr(r)[:70] for r in results if isinstance(r, BaseException))
-        group = self.times.setdefault(command["group"], [])
+        group = self.times.setdefault(job["group"], [])
         for ws in (r for r in results if isinstance(r, ClientConnection)):
             times: list[float] = []
             group.append(times)
@@ -128,9 +139,7 @@ class Clients:
             else:
                 self.conns.append(ws)
                 self.tasks.append(asyncio.create_task(read_all(ws, times)))
-        gc.collect()
-        gc.freeze()  # a GC pass over thousands of connections must not land mid-measurement
-        return {"connected": len(group), "errors": dict(errors)}
+        return job["group"], {"connected": len(group), "errors": dict(errors), "seconds": seconds}
 
     async def wait(self, command: dict[str, Any]) -> dict[str, Any]:
         deadline, group = (

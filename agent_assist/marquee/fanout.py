@@ -50,6 +50,13 @@ class Client:
     floor: int = 0  # the newest change seq this client has been sent
     catching_up: bool = True
     held: list[Routed] = field(default_factory=list)  # live changes during catch-up
+    # what the fan-out reads for every client of every broadcast, looked up once
+    kind: tuple[str, str, str] = field(init=False)  # role, site, team: what decides delivery
+    transport: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kind = (self.identity.role, self.identity.site, self.identity.team)
+        self.transport = self.connection.transport
 
 
 class Fanout:
@@ -230,13 +237,13 @@ class Fanout:
     def _targets(
         self, routed: Routed, only: Client | None, counts: list[int]
     ) -> Iterator[ServerConnection]:
-        seq = routed.seq
-        decided: dict[tuple[str, str, str, str], bool] = {}
+        seq = routed.seq or 0
+        decided: dict[Any, bool] = {}
         by_name = routed.audience is not None and bool(routed.audience.agents)
+        limit, sent, skipped = _WRITE_BUFFER_LIMIT, 0, 0
         # broadcast() pulls synchronously: no client connects or leaves meanwhile
         for client in [only] if only is not None else self.clients:
-            ident = client.identity
-            key = (ident.role, ident.site, ident.team, ident.name if by_name else "")
+            key = (client.kind, client.identity.name) if by_name else client.kind
             wanted = decided.get(key)
             if wanted is None:
                 wanted = decided[key] = self.wants(client, routed)
@@ -245,16 +252,17 @@ class Fanout:
             if client.catching_up:
                 client.held.append(routed)
                 continue
-            if seq is not None:
+            if seq:
                 if seq <= client.floor:
                     continue
                 client.floor = seq
-            transport = client.connection.transport
-            if transport is not None and transport.get_write_buffer_size() > _WRITE_BUFFER_LIMIT:
-                counts[1] += 1
+            transport = client.transport
+            if transport is not None and transport.get_write_buffer_size() > limit:
+                skipped += 1
                 continue
-            counts[0] += 1
+            sent += 1
             yield client.connection
+        counts[0], counts[1] = sent, skipped
 
     def send_to(self, clients: list[Client], frame: str) -> None:
         ready = []
