@@ -96,10 +96,14 @@ class Listener:
 
     def __init__(self, url: str, token: str) -> None:
         self.ids: list[str] = []
+        self.trail: list[str] = []  # what arrived, for a report when something is amiss
         self.client = MarqueeClient(url, token, on_message=self._got, backoff=(0.2, 1.0))
         self.client.start()
 
     def _got(self, message: Message) -> None:
+        self.trail.append(f"{time.monotonic():.3f} {message.TYPE} {getattr(message, 'id', '')} "
+                          f"seq={getattr(message, 'seq', '')} epoch={getattr(message, 'epoch', '')}"
+                          f" client.epoch={self.client.epoch}")  # fmt: skip
         if isinstance(message, Announcement) and not message.edited_at:
             self.ids.append(message.id)
 
@@ -161,11 +165,18 @@ def tally(
 ) -> None:
     acked = set(sender.acked.values())
     lost = dups = 0
-    for listener in listeners:
+    for number, listener in enumerate(listeners):
         got = Counter(listener.ids)
         missing = acked - set(got) - (erased or set())
         lost += len(missing)
         dups += sum(c - 1 for c in got.values() if c > 1)
+        if missing or any(c > 1 for c in got.values()):
+            others = [sum(i in other.ids for other in listeners) for i in sorted(missing)]
+            twice = [i for i, c in got.items() if c > 1]
+            print(
+                f"  agent {number}: missing {sorted(missing)[:8]} (held by {others[:8]} agents), "
+                f"twice {twice[:8]}; received {len(listener.ids)}"
+            )
     erased_text = (
         f", {len(erased)} erased with Redis' data before delivery" if erased is not None else ""
     )
@@ -209,8 +220,7 @@ def section_redis(args: argparse.Namespace, tmp: Path, mode: str) -> None:
         "redis-rdb": ("--save", "3600 1 300 100 60 10000", "--appendonly", "no"),  # Redis defaults
         "redis-aof": ("--appendonly", "yes", "--save", ""),
     }[mode]
-    folder = tmp / mode
-    folder.mkdir()
+    folder = Path(tempfile.mkdtemp(prefix=f"{mode}-", dir=tmp))
     redis = RedisServer(*options, folder=folder)
     from agent_assist.marquee.tokens import new_token
 
@@ -259,6 +269,8 @@ def section_redis(args: argparse.Namespace, tmp: Path, mode: str) -> None:
         node.terminate()
         log = node.communicate(timeout=10)[1]
         print(f"  node log: {len(log.splitlines())} lines, tracebacks: {log.count('Traceback')}")
+        if os.environ.get("FAULTS_LOGS"):
+            Path(os.environ["FAULTS_LOGS"]).joinpath(f"{mode}-{node.pid}.log").write_text(log)
     redis.kill()
 
 

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection
 
+from agent_assist.marquee.client import MarqueeClient
+from agent_assist.marquee.protocol import Announcement, Message
 from agent_assist.marquee.redis_backend import RedisBackend
 from agent_assist.marquee.store import MarqueeStore
 from tests.support.marquee import Node, RedisServer, open_session, quiet
@@ -112,6 +114,11 @@ def test_redis_restoring_an_older_snapshot_starts_a_new_epoch(
     stack.callback(a.stop)
     sup, _ = open_session(stack, a.url, token(a, "admin", "maria"))
     ana, _ = open_session(stack, a.url, token(a, "agent", "ana"))
+    app: list[Message] = []  # an agent's app, on the reconnecting client
+    client = MarqueeClient(a.url, token(a, "agent", "bo"), on_message=app.append)
+    client.start()
+    stack.callback(client.stop)
+    assert client.wait_connected(10)
     for i in range(2):
         send_keyed(sup, f"saved {i}", f"k-saved-{i}")
     assert redis.command("SAVE").startswith(b"+OK")  # the snapshot Redis will come back to
@@ -125,6 +132,9 @@ def test_redis_restoring_an_older_snapshot_starts_a_new_epoch(
     assert stored["seq"] == 3  # a seq every node has already seen...
     got = drain(ana, 1)
     assert texts(got).count("after the restore") == 1  # ...yet it arrives, once
+    shown = [m.text for m in app if isinstance(m, Announcement)]
+    # the restored "saved" ones are resent after the new epoch: the app sees each once
+    assert shown == ["saved 0", "saved 1", *(f"unsaved {i}" for i in range(3)), "after the restore"]
 
 
 def test_a_node_warns_when_redis_keeps_nothing_on_disk(tmp_path: Path) -> None:

@@ -12,7 +12,9 @@ them with a signal).
   ``epoch`` it belongs to; the server replays exactly what was missed. Changes
   at or below that seq are dropped, so nothing is delivered twice. A
   ``welcome`` with another epoch (the server's state was reset, even in the
-  middle of a connection) starts the count again from 0.
+  middle of a connection) starts the count again from 0; what the server then
+  resends that was already delivered (the same id and version) is not delivered
+  again.
 * A server that speaks another protocol version, or refuses the token, stops
   the retries (``failure`` says why); "full" (HTTP 503, 429) is retried.
 * WebSocket pings detect dead links (20 s); a refused token stops retrying.
@@ -51,6 +53,8 @@ from agent_assist.marquee.protocol import (
 )
 
 __all__ = ["MarqueeClient"]
+
+_REMEMBER = 10_000  # announcement versions remembered to recognise a resend after a reset
 
 
 class MarqueeClient:
@@ -91,6 +95,9 @@ class MarqueeClient:
         self._connected = threading.Event()
         self._scheduled: dict[str, asyncio.TimerHandle] = {}
         self._awaiting: dict[str, concurrent.futures.Future[Submitted]] = {}
+        self._shown: dict[
+            str, tuple[object, ...]
+        ] = {}  # id -> version delivered (see _already_shown)
         self.failure: str | None = None  # set when retrying cannot help (e.g. bad token)
         self._thread = threading.Thread(target=self._run, name="marquee-client", daemon=True)
 
@@ -229,6 +236,8 @@ class MarqueeClient:
             if message.seq <= self.last_seq:
                 return  # already seen before a reconnect
             self.last_seq = message.seq
+            if self._already_shown(message):
+                return  # resent after a reset (new epoch): the same announcement, not a new one
             held = self._scheduled.pop(message.id, None)
             if held is not None:
                 held.cancel()
@@ -238,6 +247,28 @@ class MarqueeClient:
                     self._scheduled[message.id] = self._loop.call_later(wait, self._start, message)
                     return
         self._on_message(message)
+
+    def _already_shown(self, message: Announcement | Retracted) -> bool:
+        """True if exactly this version of the announcement (or its retraction) was delivered
+        before; remembers the newest ``_REMEMBER`` versions delivered."""
+        version: tuple[object, ...] = (
+            ("retracted",)
+            if isinstance(message, Retracted)
+            else (
+                message.text,
+                message.priority,
+                message.starts_at,
+                message.expires_at,
+                message.edited_at,
+            )
+        )
+        if self._shown.get(message.id) == version:
+            return True
+        self._shown.pop(message.id, None)
+        self._shown[message.id] = version
+        while len(self._shown) > _REMEMBER:
+            del self._shown[next(iter(self._shown))]
+        return False
 
     def _start(self, message: Announcement) -> None:
         self._scheduled.pop(message.id, None)
