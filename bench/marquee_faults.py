@@ -177,13 +177,21 @@ def tally(
                 f"  agent {number}: missing {sorted(missing)[:8]} (held by {others[:8]} agents), "
                 f"twice {twice[:8]}; received {len(listener.ids)}"
             )
-    erased_text = (
-        f", {len(erased)} erased with Redis' data before delivery" if erased is not None else ""
-    )
+            if os.environ.get("FAULTS_LOGS"):
+                trail = Path(os.environ["FAULTS_LOGS"]) / f"{label.split()[0]}-agent{number}.trail"
+                trail.write_text("\n".join(listener.trail))
+    erased_text = ""
+    if erased is not None:
+        reach = Counter(sum(i in set(x.ids) for x in listeners) for i in erased)
+        erased_text = (
+            f"; {len(erased)} erased by a Redis restart (not on disk), which had reached "
+            f"every agent: {reach[len(listeners)]}, some: "
+            f"{sum(c for k, c in reach.items() if 0 < k < len(listeners))}, none: {reach[0]}"
+        )
     print(
         f"{label}: {faults} kill -9s; {len(acked)} announcements acknowledged ({sender.attempts} "
-        f"attempts, {sender.failed} given up); delivered to {len(listeners)} agents: {lost} lost, "
-        f"{dups} duplicated{erased_text}",
+        f"attempts, {sender.failed} given up); to {len(listeners)} agents: {lost} lost, "
+        f"{dups} duplicated (lost: acknowledged, still stored, never delivered){erased_text}",
         flush=True,
     )
 
@@ -254,10 +262,9 @@ def section_redis(args: argparse.Namespace, tmp: Path, mode: str) -> None:
         redis.start()
         restore_tokens()
         time.sleep(0.5)
-        # acknowledged, in Redis no more, and no agent had it: erased with the data
-        delivered = set().union(*(set(listener.ids) for listener in listeners))
+        # acknowledged since the last restart and not in Redis now: erased with its data
         raw = redis.command("HKEYS", "marquee:ann").decode("utf-8", "replace")
-        erased |= {i for i in acked_now - before if i not in delivered and i not in raw}
+        erased |= {i for i in acked_now - before if i not in raw}
         before = acked_now
     stop.set()
     sender.join(60)

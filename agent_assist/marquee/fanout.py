@@ -79,6 +79,7 @@ class Fanout:
         self._retired: set[str] = set()  # epochs this node has left behind
         self._recovering = False
         self._held: list[Routed] = []
+        self.closing = False  # set when the node closes: no new recovery is started
 
     def welcome(self, client: Client, *, seq: int) -> str:
         ident = client.identity
@@ -167,7 +168,7 @@ class Fanout:
         self.deliver(routed)
 
     def on_resync(self) -> None:
-        if not self._recovering:
+        if not self._recovering and not self.closing:
             self._recovering = True
             self._spawn(self._recover())
 
@@ -191,6 +192,9 @@ class Fanout:
                 self.seq = max(self.seq, snapshot.seq)
             self.backend.caught_up(self.seq)
             self.metrics["recoveries"] += 1
+        except asyncio.CancelledError:
+            self._held = []  # the node is closing: nothing more to fan out
+            raise
         finally:
             self._recovering = False
             held, self._held = self._held, []

@@ -161,6 +161,7 @@ class MarqueeServer:
         await self._server.serve_forever()
 
     async def close(self) -> None:
+        self.fanout.closing = True
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
