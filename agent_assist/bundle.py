@@ -12,7 +12,9 @@ Layout of a bundle::
 :func:`open_bundle` checks the signature before it unpacks anything, refuses an
 entry the signed manifest does not list (and a listed file that is missing), and
 writes only the listed files, each checked against its signed size and hash while
-it streams. So a bundle needs no network and no trust in how it travelled.
+it streams, after checking that the signed sizes are within ``agent_assist.limits``
+(total, compression ratio, number of files). So a bundle needs no network and no
+trust in how it travelled.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import stat
 import zipfile
 from pathlib import Path
 
+from agent_assist.limits import archive_problem
 from agent_assist.release import Manifest, manifest_for, read_signed_manifest
 from agent_assist.signing import PublicKey, SigningKey, VerificationError, sign_bytes
 
@@ -119,6 +122,13 @@ def open_bundle(bundle: Path, dest: Path, *, key: PublicKey) -> Manifest:
                 f"{bundle.name}: refused, contents differ from the signed manifest "
                 f"(unsigned: {extra[:3]}, missing: {missing[:3]})"
             )
+        problem = archive_problem(
+            unpacked=sum(a.size for a in manifest.artifacts),
+            packed=bundle.stat().st_size,
+            entries=len(listed),
+        )
+        if problem is not None:
+            raise VerificationError(f"{bundle.name}: refused, {problem}")
         root = dest.resolve()
         for name, artifact in listed.items():
             info = members[name]

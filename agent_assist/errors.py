@@ -9,6 +9,7 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
     ├── RulePackError                a rule pack that is not valid (has .path and .line)
     ├── ScriptPackError              a call-script pack that is not valid (has .path and .line)
     ├── PhraseSyntaxError            a rule phrase that cannot be compiled (also a ValueError)
+    ├── LimitError                   input over a documented bound: size, nesting depth (also a ValueError)
     ├── SettingsError                a setting that is not valid, or a user settings file we cannot update
     │   ├── SettingLockedError       the site policy locks this key: user settings cannot change it
     │   └── RegistryUnreadable       a policy key in the Windows registry exists but cannot be read
@@ -25,6 +26,7 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
     │   ├── ProtocolError            a message that breaks the marquee protocol (has .code)
     │   ├── ServerRefused            the server answered a request with an error (has .code)
     │   ├── NoAnswerError            the server did not answer in time
+    │   ├── ConnectionDropped        the connection failed or ended early (unclear: a keyed retry is safe)
     │   ├── PinMismatchError         the server's certificate is not the pinned one (also an SSL error)
     │   └── BackendUnavailableError  the shared state (Redis) cannot be reached right now
     ├── AudioError                   anything about sound input
@@ -39,7 +41,8 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
             ├── ChecksumError        SHA-256 differs from the one expected
             └── UnsafeArchiveError   an archive entry escapes its folder, or is a link
 
-``ProtocolError`` lives in :mod:`agent_assist.marquee.protocol`,
+``ProtocolError`` lives in :mod:`agent_assist.marquee.protocol`, ``LimitError``
+in :mod:`agent_assist.limits`,
 ``PinMismatchError`` in :mod:`agent_assist.marquee.tls`, ``UpdateRefused`` and
 ``UpdateSourceError`` in :mod:`agent_assist.update` and ``RegistryUnreadable``
 in :mod:`agent_assist.winpolicy`, beside what raises them; every other class is
@@ -59,6 +62,7 @@ __all__ = [
     "AudioFormatError",
     "BackendUnavailableError",
     "ChecksumError",
+    "ConnectionDropped",
     "DeviceError",
     "DeviceNotFoundError",
     "DownloadError",
@@ -183,6 +187,11 @@ class ServerRefused(MarqueeError):
 
 class NoAnswerError(MarqueeError):
     """The marquee server did not answer in time."""
+
+
+class ConnectionDropped(MarqueeError):
+    """The connection to the marquee server could not be made or ended early: an unclear
+    failure (a request may or may not have been carried out), worth a keyed retry."""
 
 
 class BackendUnavailableError(MarqueeError):

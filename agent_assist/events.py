@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal, TypeAlias, Union
 
 from agent_assist.errors import EventFormatError
+from agent_assist.limits import MAX_LINE, LimitError, loads
 from agent_assist.records import record_from_dict, record_to_dict
 
 __all__ = [
@@ -350,13 +351,18 @@ def encode(event: Event) -> str:
 
 
 def decode(line: str | bytes) -> Event:
-    """Parse one JSON line into an event; raises EventFormatError on bad input."""
+    """Parse one JSON line into an event; raises EventFormatError on bad input (also for a
+    line over ``MAX_LINE`` bytes or nested deeper than ``MAX_DEPTH``: see agent_assist.limits)."""
     try:
-        data = json.loads(line)
+        data = loads(line, max_bytes=MAX_LINE)
     except json.JSONDecodeError as exc:
         raise EventFormatError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     except UnicodeDecodeError:
         raise EventFormatError("not valid UTF-8") from None
+    except LimitError as exc:
+        raise EventFormatError(f"the line is {exc}") from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits, NaN
+        raise EventFormatError(f"not valid JSON ({str(exc)[:80]})") from None
     if not isinstance(data, dict):
         raise EventFormatError("an event must be a JSON object")
     return from_dict(data)

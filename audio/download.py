@@ -4,7 +4,9 @@
   request, checks the received size against the server's, and reports progress.
 * :func:`sha256_of` hashes a file in blocks.
 * :func:`safe_extract` unpacks a zip only if every entry stays inside the target
-  folder and none is a link (no "zip slip"), and the unpacked size fits on disk.
+  folder and none is a link (no "zip slip"), the declared unpacked size is within
+  ``agent_assist.limits`` (8 GiB, 100:1 compression, 100,000 files: no zip bombs)
+  and fits on disk; no entry writes more than it declared.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import cast
 
 from agent_assist.errors import DownloadError, ModelInstallError, UnsafeArchiveError
+from agent_assist.limits import archive_problem
 
 __all__ = ["Progress", "download", "safe_extract", "sha256_of"]
 
@@ -162,6 +165,11 @@ def safe_extract(archive: Path, target: Path) -> None:
             if stat.S_ISLNK(mode):
                 raise UnsafeArchiveError(f"archive entry {info.filename!r} is a symbolic link")
         unpacked = sum(info.file_size for info in members)
+        problem = archive_problem(
+            unpacked=unpacked, packed=archive.stat().st_size, entries=len(members)
+        )
+        if problem is not None:
+            raise UnsafeArchiveError(f"{archive.name} refused: {problem}")
         free = shutil.disk_usage(target).free
         if unpacked > free:
             raise ModelInstallError(
@@ -180,7 +188,15 @@ def safe_extract(archive: Path, target: Path) -> None:
             destination.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with zf.open(info) as src, open(destination, "wb") as dst:
-                    shutil.copyfileobj(src, dst, _BLOCK)
+                    written = 0
+                    while block := src.read(_BLOCK):
+                        written += len(block)
+                        if written > info.file_size:  # never more than declared (and checked)
+                            raise UnsafeArchiveError(
+                                f"{archive.name} refused: {info.filename} unpacks to more than "
+                                "it declares"
+                            )
+                        dst.write(block)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 raise ModelInstallError(f"{archive.name} is damaged ({exc})") from None
             os.chmod(destination, 0o644)

@@ -6,9 +6,16 @@ JSON Lines and CSV, ServiceNow, Zendesk, HTML pages) live in
 
 An import is all or nothing: every record is parsed and validated first (a bad
 one is reported with its file and line, and nothing is written), new texts are
-embedded, then everything is written in one transaction. Existing articles
-with the same id are replaced (their version goes up when their content
-changed); no other article is touched.
+embedded, then everything is written in one explicit transaction: a crash or a
+kill at any moment leaves exactly the old or exactly the new cache. Existing
+articles with the same id are replaced (their version goes up when their
+content changed); no other article is touched.
+
+Bounds (in the formats and :func:`kb_cache.article.validate_record`): a JSON
+line, a CSV field or a Markdown file larger than ``MAX_LINE`` (1 MiB), or JSON
+nested too deep, is refused with its file and line. Text must be valid Unicode
+without control characters (a body may have line breaks and tabs) or
+bidirectional overrides.
 """
 
 from __future__ import annotations
@@ -164,7 +171,7 @@ def write_articles(
             }
         )
         content_keys.append((f"content:{article.id}", key))
-    with db.conn:
+    with db.atomic():  # one transaction; sqlite-utils nests its own writes as savepoints
         if rows:
             db.table("articles").upsert_all(rows, pk="id", batch_size=500)
         db.conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", content_keys)

@@ -79,7 +79,7 @@ def learn(
         "author": None,
         "submitted_at": stamp,
     }
-    with db.conn:
+    with db.atomic():  # the phrasing, its vector and its outbox entry together, or nothing
         db.execute(
             "INSERT INTO phrasings(article_id, text, state, created_at) VALUES (?, ?, 'candidate', ?)",
             [article_id, text, stamp],

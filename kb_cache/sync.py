@@ -15,25 +15,27 @@ search units, also when the article itself did not change.
 ``since`` is exactly the cache's synced version (a gap or replay is refused),
 that ``version`` moves forward, and every article record. Then articles and
 deletions are written in one transaction with the new version. A corrupt,
-partial or out-of-order payload raises SyncError and the cache stays as it was.
+partial or out-of-order payload raises SyncError and the cache stays as it was
+(so does a payload over ``MAX_PAYLOAD`` bytes or nested deeper than 8 levels).
 The app always reads the local cache; sync only ever replaces it whole-step.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import sqlite_utils
 
 from agent_assist.errors import KnowledgeImportError, SyncError
+from agent_assist.limits import LimitError, loads, text_problem
 from kb_cache.embedder import Embedder
 from kb_cache.importer import Article, ImportResult, validate_record, write_articles
 from kb_cache.store import get_meta
 
-__all__ = ["FORMAT", "apply_sync", "synced_version"]
+__all__ = ["FORMAT", "MAX_PAYLOAD", "apply_sync", "synced_version"]
 
 FORMAT = 1
+MAX_PAYLOAD = 256 << 20  # bytes: a whole knowledge base of tens of thousands of articles
 
 
 def synced_version(db: sqlite_utils.Database) -> int:
@@ -47,9 +49,11 @@ def apply_sync(
     """Validate ``payload`` completely, then apply it in one transaction."""
     if not isinstance(payload, dict):
         try:
-            payload = json.loads(payload)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise SyncError(f"sync payload is not valid JSON ({exc})") from None
+            payload = loads(payload, max_bytes=MAX_PAYLOAD, max_depth=8)
+        except LimitError as exc:
+            raise SyncError(f"sync payload is {exc}") from None
+        except ValueError as exc:  # also UnicodeDecodeError
+            raise SyncError(f"sync payload is not valid JSON ({str(exc)[:100]})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise SyncError(f"sync payload must be an object with format {FORMAT}")
     since, version = payload.get("since"), payload.get("version")
@@ -76,6 +80,10 @@ def apply_sync(
         raise SyncError(
             "'phrasings' must list {article_id, text} objects (text up to 500 characters)"
         )
+    for index, phrasing in enumerate(phrasings):
+        problem = text_problem(phrasing["text"]) or text_problem(phrasing["article_id"])
+        if problem is not None:
+            raise SyncError(f"phrasing {index} {problem}")
     articles: list[Article] = []
     for index, record in enumerate(records):
         if not isinstance(record, dict):

@@ -82,7 +82,7 @@ def seed_demo_stats(store: MarqueeStore, *, days: int = 7, seed: int = 15) -> No
     import random
     import time
 
-    from agent_assist.marquee.protocol import Announce, Audience, CallStats, FlagCount
+    from agent_assist.marquee.protocol import Announce, Announcement, Audience, CallStats, FlagCount
     from agent_assist.marquee.stats import record
     from agent_assist.marquee.store import Identity
 
@@ -118,9 +118,11 @@ def seed_demo_stats(store: MarqueeStore, *, days: int = 7, seed: int = 15) -> No
         audience=Audience(all=True),
         expires_at=when + 1800,
     )
-    news = store.announce(urgent, author="Maria", now=when)
-    for name, _ in people:
-        store.ack(news.id, name, now=when + rng.uniform(15, 120))
+    news = store.announce(urgent, author="Maria", now=when)[0].message
+    assert isinstance(news, Announcement)
+    for name, team in people:
+        agent = Identity("agent", name, "demo", team)
+        store.ack(news.id, agent, now=when + rng.uniform(15, 120))
 
 
 def start_demo_agent(server: DemoServer, speed: float) -> list[Callable[[], None]]:

@@ -12,8 +12,8 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn
 
 from agent_assist import __version__
 from agent_assist.cli.app import add_app_commands, run_desktop
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Read events as JSON Lines (a file, or - for stdin: e.g. the output of transcribe, plus "
             "call/mute events from a softphone) and write every input event followed by the flags it "
             "raises (and, as asked: suggestions, call-script steps, the after-call summary). "
-            "Malformed lines are reported on stderr with their line number and skipped."
+            "Malformed lines, and lines over 1 MiB or nested deeper than 32 levels, are "
+            "reported on stderr with their line number and skipped."
         ),
     )
     an.add_argument("events", metavar="EVENTS.jsonl", help="events file, or - for stdin")
@@ -113,20 +114,25 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from agent_assist.errors import EventFormatError
     from agent_assist.events import decode, encode
+    from agent_assist.limits import MAX_LINE
     from agent_assist.session import feed_and_answer
 
     session, perform = call_session(args, summary=args.summary)
     try:
-        source = (
-            sys.stdin
-            if args.events == "-"
-            else open(args.events, encoding="utf-8", errors="replace")  # noqa: SIM115
-        )
+        source = sys.stdin.buffer if args.events == "-" else open(args.events, "rb")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"cannot read {args.events}: {exc.strerror}") from None
     bad = good = 0
     with source:
-        for number, line in enumerate(source, start=1):
+        for number, line in _bounded_lines(source):
+            if line is None:
+                bad += 1
+                print(
+                    f"agent-assist: {args.events}: line {number}: longer than "
+                    f"{MAX_LINE >> 20} MiB; skipped",
+                    file=sys.stderr,
+                )
+                continue
             if not line.strip():
                 continue
             try:
@@ -145,6 +151,22 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print(f"agent-assist: {args.events}: no valid events", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def _bounded_lines(source: Any) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) per line of a binary stream; None for a line over MAX_LINE bytes,
+    which is skipped without ever holding more than MAX_LINE bytes of it."""
+    from agent_assist.limits import MAX_LINE
+
+    number = 0
+    while raw := source.readline(MAX_LINE + 1):
+        number += 1
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            while (rest := source.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                pass
+            yield number, None
+            continue
+        yield number, raw.decode("utf-8", "replace")
 
 
 def _cmd_rules_check(args: argparse.Namespace) -> int:

@@ -50,8 +50,11 @@ def add_app_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> N
         "settings; the token from the OS keyring or AGENT_ASSIST_TOKEN).",
     )
     console.add_argument("--server", metavar="URL", help="e.g. wss://marquee.example:8765/")
+    console.add_argument("--token-file", metavar="PATH", help="read the token from this file")
     console.add_argument(
-        "--token", default=os.environ.get("AGENT_ASSIST_TOKEN"), help="or AGENT_ASSIST_TOKEN"
+        "--token",
+        default=os.environ.get("AGENT_ASSIST_TOKEN"),
+        help="or AGENT_ASSIST_TOKEN (--token shows it to anyone running ps)",
     )
     console.set_defaults(run=_console)
 
@@ -118,9 +121,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _console(args: argparse.Namespace) -> int:
     from agent_assist.app import AppOptions, run_app
+    from agent_assist.cli.tokens import token_of
 
     check_display()
-    return run_app(AppOptions(view="supervisor", server=args.server, token=args.token))
+    return run_app(AppOptions(view="supervisor", server=args.server, token=token_of(args)))
 
 
 def run_desktop(args: argparse.Namespace) -> int:

@@ -86,13 +86,14 @@ def add_kb_server_commands(
 
 def _get(args: argparse.Namespace, path: str) -> Any:
     """GET ``path`` from the server's HTTP side with the bearer token; returns parsed JSON."""
+    from agent_assist.cli.session import client_tls
+    from agent_assist.cli.tokens import token_of
     from agent_assist.marquee.http import fetch_json
-    from agent_assist.marquee.tls import context_for
 
-    if not args.token:
-        raise UsageError("--token (or AGENT_ASSIST_TOKEN) is required")
-    context = context_for(args.server, ca_file=args.ca, pin_sha256=args.pin)
-    return fetch_json(args.server, path, token=args.token, ssl_context=context)
+    token = token_of(args)
+    if not token:
+        raise UsageError("--token-file (or AGENT_ASSIST_TOKEN) is required")
+    return fetch_json(args.server, path, token=token, ssl_context=client_tls(args))
 
 
 def _sync(args: argparse.Namespace) -> int:
@@ -226,7 +227,7 @@ def _publish(args: argparse.Namespace) -> int:
     if args.redis:
         import asyncio
 
-        from agent_assist.cli.marquee import redis_backend
+        from agent_assist.cli.backends import redis_backend
 
         backend = redis_backend(args.redis)
 

@@ -1,41 +1,58 @@
-"""``agent-assist server``, ``token create`` and ``marquee send|list|retract|receipts|listen``."""
+"""``agent-assist server`` and ``marquee send|list|retract|receipts|listen`` (tokens: cli/tokens.py)."""
 
 from __future__ import annotations
 
 import argparse
-import collections
-import contextlib
 import os
+import secrets
 import ssl
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from agent_assist.errors import AgentAssistError, NoAnswerError, ServerRefused, UsageError
+from agent_assist.cli.backends import default_db, redis_backend
+from agent_assist.cli.session import Session, client_tls
+from agent_assist.cli.tokens import add_token_commands, token_of
+from agent_assist.errors import (
+    AgentAssistError,
+    ConnectionDropped,
+    NoAnswerError,
+    ServerRefused,
+    UsageError,
+)
 
 __all__ = [
     "ServerRefused",
     "Session",
     "add_marquee_commands",
     "connection_options",
-    "redis_backend",
 ]
 
+_SEND_ATTEMPTS = 4  # a keyed announce is sent again after an unclear failure (never duplicated)
 
-def _default_db() -> str:
-    import platformdirs
 
-    return os.environ.get("AGENT_ASSIST_MARQUEE_DB") or os.path.join(
-        platformdirs.user_data_dir("agent-assist", appauthor=False), "marquee.db"
-    )
+class _Given(argparse.Action):
+    """--token: remember that it was given on the command line (not just from the environment)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        namespace.token, namespace.token_given = values, True
 
 
 def connection_options(p: argparse.ArgumentParser) -> None:
-    """--server, --token, --ca and --pin: how a command reaches the marquee server."""
+    """--server, --token-file (or AGENT_ASSIST_TOKEN), --ca and --pin: how a command reaches
+    the marquee server."""
     p.add_argument("--server", required=True, metavar="URL", help="e.g. ws://127.0.0.1:8765/")
     p.add_argument(
-        "--token", default=os.environ.get("AGENT_ASSIST_TOKEN"), help="or AGENT_ASSIST_TOKEN"
+        "--token-file",
+        metavar="PATH",
+        help="read the token from this file (or set AGENT_ASSIST_TOKEN)",
+    )
+    p.add_argument(
+        "--token",
+        action=_Given,
+        default=os.environ.get("AGENT_ASSIST_TOKEN"),
+        help="the token itself: other users can see it in ps; prefer --token-file",
     )
     p.add_argument("--ca", metavar="PEM", help="trust this CA for wss://")
     p.add_argument(
@@ -46,6 +63,7 @@ def connection_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_marquee_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    """Add ``server``, ``token`` and ``marquee`` to the ``sub`` parsers."""
     server = sub.add_parser(
         "server",
         help="run the marquee server",
@@ -77,22 +95,13 @@ def add_marquee_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
         help="serve the signed releases in DIR/stable/ and DIR/pilot/ at /updates/ "
         "(desktops check them with agent-assist update check)",
     )
+    server.add_argument(
+        "--metrics-token-file",
+        metavar="PATH",
+        help="require this file's token (bearer) on /metrics (or AGENT_ASSIST_METRICS_TOKEN)",
+    )
     server.set_defaults(run=_server)
-
-    token = sub.add_parser("token", help="manage access tokens")
-    tsub = token.add_subparsers(
-        dest="action", metavar="ACTION", parser_class=parser_class, required=True
-    )
-    create = tsub.add_parser(
-        "create", help="create a token (printed once; only its hash is stored)"
-    )
-    create.add_argument("--role", choices=("agent", "supervisor", "admin"), required=True)
-    create.add_argument("--name", required=True, help="who it is for (shown in read receipts)")
-    create.add_argument("--site", default="")
-    create.add_argument("--team", default="")
-    create.add_argument("--db", help="the server's database (default: the user data dir)")
-    create.add_argument("--redis", metavar="URL", help="the Redis of a scaled-out server")
-    create.set_defaults(run=_token_create)
+    add_token_commands(sub, parser_class)
 
     marquee = sub.add_parser("marquee", help="send, list, retract or listen to announcements")
     msub = marquee.add_subparsers(
@@ -125,10 +134,17 @@ def add_marquee_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) 
     receipts.add_argument("--json", action="store_true")
     conn(receipts)
     receipts.set_defaults(run=_receipts)
-    listen = msub.add_parser("listen", help="print announcements as they arrive (Ctrl-C ends)")
+    listen = msub.add_parser(
+        "listen",
+        help="print announcements as they arrive (Ctrl-C ends)",
+        description="Print announcements as they arrive. When the connection drops (a server "
+        "restart, a network blip) it reconnects with back-off and resumes where it left off: "
+        "nothing is missed or printed twice. --once ends at the first disconnect instead (exit 1).",
+    )
     listen.add_argument("--jsonl", action="store_true", help="as marquee events (JSON Lines)")
     listen.add_argument("--ack", action="store_true", help="acknowledge each one (read receipt)")
     listen.add_argument("--count", type=int, help="stop after N announcements")
+    listen.add_argument("--once", action="store_true", help="exit at the first disconnect")
     conn(listen)
     listen.set_defaults(run=_listen)
 
@@ -149,8 +165,11 @@ def _server(args: argparse.Namespace) -> int:
             raise AgentAssistError(f"cannot load the TLS certificate/key: {exc}") from None
     if args.updates and not os.path.isdir(args.updates):
         raise UsageError(f"--updates {args.updates} is not a folder")
+    metrics_token = os.environ.get("AGENT_ASSIST_METRICS_TOKEN") or None
+    if args.metrics_token_file:
+        metrics_token = token_of(argparse.Namespace(token_file=args.metrics_token_file))
     backend: Backend | MarqueeStore = (
-        redis_backend(args.redis) if args.redis else MarqueeStore(args.db or _default_db())
+        redis_backend(args.redis) if args.redis else MarqueeStore(args.db or default_db())
     )
     print(
         f"agent-assist: marquee server on {'wss' if context else 'ws'}://{args.host}:{args.port}/"
@@ -165,6 +184,7 @@ def _server(args: argparse.Namespace) -> int:
             port=args.port,
             ssl_context=context,
             flag_feed=args.flag_feed,
+            metrics_token=metrics_token,
             updates=Path(args.updates) if args.updates else None,
         )
     except OSError as exc:
@@ -174,151 +194,46 @@ def _server(args: argparse.Namespace) -> int:
     return 0
 
 
-def redis_backend(url: str) -> Any:
-    try:
-        import redis  # noqa: F401 - the optional dependency
-
-        from agent_assist.marquee.redis_backend import RedisBackend
-    except ImportError:
-        raise UsageError(
-            "--redis needs the redis package: pip install 'agent-assist[server]'"
-        ) from None
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise UsageError(f"{url} is not a redis:// URL")
-    return RedisBackend(url)
-
-
-def _token_create(args: argparse.Namespace) -> int:
-    from agent_assist.marquee.store import MarqueeStore
-
-    fields = {"role": args.role, "name": args.name, "site": args.site, "team": args.team}
-    if args.redis:
-        import asyncio
-
-        backend = redis_backend(args.redis)
-
-        async def create() -> str:
-            try:
-                await backend.connect()
-                return str(await backend.create_token(**fields))
-            finally:
-                await backend.close()
-
-        print(asyncio.run(create()))
-        return 0
-    print(MarqueeStore(args.db or _default_db()).create_token(**fields))
-    return 0
-
-
-class Session:
-    """A short synchronous conversation with the server for one CLI command."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        from websockets.exceptions import InvalidStatus, InvalidURI
-        from websockets.sync.client import connect
-
-        from agent_assist.marquee.protocol import PROTOCOL_VERSION, Hello, Welcome
-        from agent_assist.marquee.tls import context_for
-
-        if not args.token:
-            raise UsageError("--token (or AGENT_ASSIST_TOKEN) is required")
-        self._stack = contextlib.ExitStack()
-        context = context_for(args.server, ca_file=args.ca, pin_sha256=args.pin)
-        try:
-            self.ws = self._stack.enter_context(
-                connect(
-                    args.server,
-                    additional_headers={"Authorization": f"Bearer {args.token}"},
-                    ssl=context,
-                    open_timeout=10,
-                    compression=None,
-                )
-            )
-        except InvalidStatus as exc:
-            code = exc.response.status_code
-            raise AgentAssistError(
-                "the server refused this token"
-                if code == 401
-                else f"the server answered HTTP {code}"
-            ) from None
-        except InvalidURI:
-            raise UsageError(f"{args.server} is not a ws:// or wss:// URL") from None
-        except (OSError, TimeoutError) as exc:
-            raise AgentAssistError(
-                f"cannot reach the marquee server at {args.server} ({exc})"
-            ) from None
-        self.send(Hello(v=PROTOCOL_VERSION, client="agent-assist-cli"))
-        welcome = self.recv()
-        if not isinstance(welcome, Welcome):
-            raise AgentAssistError("the server did not welcome us")
-        self.welcome = welcome
-        self.backlog: list[Any] = []
-        self.until_synced()
-
-    def send(self, message: Any) -> None:
-        from agent_assist.marquee.protocol import encode
-
-        self.ws.send(encode(message))
-
-    def recv(self, timeout: float | None = 10.0) -> Any:
-        from websockets.exceptions import ConnectionClosed
-
-        from agent_assist.marquee.protocol import ErrorMessage, decode
-
-        try:
-            frame = self.ws.recv(timeout=timeout)
-        except TimeoutError:
-            raise NoAnswerError("the marquee server did not answer in time") from None
-        except ConnectionClosed as exc:
-            reason = f" ({exc.rcvd.reason})" if exc.rcvd and exc.rcvd.reason else ""
-            raise AgentAssistError(f"the marquee server closed the connection{reason}") from None
-        message = decode(frame)
-        if isinstance(message, ErrorMessage):
-            raise ServerRefused(f"the server said: {message.message}", code=message.code)
-        return message
-
-    def until_synced(self) -> None:
-        from agent_assist.marquee.protocol import Synced
-
-        while not isinstance(message := self.recv(), Synced):
-            self.backlog.append(message)
-
-    def wait_for(self, kind: type, test: Any = lambda m: True) -> Any:
-        while True:
-            message = self.recv()
-            if isinstance(message, kind) and test(message):
-                return message
-
-    def close(self) -> None:
-        self._stack.close()
-
-
 def _send(args: argparse.Namespace) -> int:
-    from agent_assist.marquee.protocol import Announce, Announcement, Audience
+    from agent_assist.marquee.protocol import Announce, Announced, Audience, ProtocolError, validate
 
     everyone = not (args.site or args.team or args.agent)
     audience = Audience(
         all=everyone, sites=tuple(args.site), teams=tuple(args.team), agents=tuple(args.agent)
     )
     now = time.time()
-    expires = now + args.expires_in * 60 if args.expires_in else None
-    starts = now + args.starts_in * 60 if args.starts_in else None
-    session = Session(args)
+    message = Announce(
+        text=args.text,
+        priority=args.priority,
+        audience=audience,
+        starts_at=now + args.starts_in * 60 if args.starts_in else None,
+        expires_at=now + args.expires_in * 60 if args.expires_in else None,
+        key=f"cli-{secrets.token_hex(8)}",  # the same key on every attempt: stored once
+    )
     try:
-        session.send(
-            Announce(
-                text=args.text,
-                priority=args.priority,
-                audience=audience,
-                starts_at=starts,
-                expires_at=expires,
-            )
-        )
-        sent = session.wait_for(Announcement, lambda m: m.text == args.text)
-    finally:
-        session.close()
-    print(sent.id)
-    return 0
+        validate(message, now=now)
+    except ProtocolError as exc:
+        raise UsageError(str(exc)) from None
+    for attempt in range(_SEND_ATTEMPTS):
+        try:
+            session = Session(args)
+            try:
+                session.send(message)
+                announced = session.wait_for(Announced, lambda m: m.key == message.key)
+            finally:
+                session.close()
+            print(announced.id)
+            return 0
+        except (ConnectionDropped, NoAnswerError) as exc:
+            failure: AgentAssistError = exc
+        except ServerRefused as exc:
+            if exc.code not in ("unavailable", "rate_limited"):
+                raise
+            failure = exc
+        if attempt + 1 < _SEND_ATTEMPTS:
+            print(f"agent-assist: {failure}; trying again", file=sys.stderr)
+            time.sleep(0.5 * 2**attempt)
+    raise failure
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -373,53 +288,75 @@ def _receipts(args: argparse.Namespace) -> int:
 
 
 def _listen(args: argparse.Namespace) -> int:
+    import queue
+
     from agent_assist.events import Marquee, encode
+    from agent_assist.marquee.client import MarqueeClient
     from agent_assist.marquee.protocol import Ack, Announcement
     from agent_assist.marquee.state import ClientState
 
-    session = Session(args)
-    started = time.monotonic()
-    count = 0
-    state = ClientState()  # holds scheduled ones until they start, drops repeats
-    backlog = collections.deque(session.backlog)
-    ready: collections.deque[Announcement] = collections.deque()
+    token = token_of(args)
+    if not token:
+        raise UsageError("--token-file (or AGENT_ASSIST_TOKEN) is required")
+    if not args.server.startswith(("ws://", "wss://")):
+        raise UsageError(f"{args.server} is not a ws:// or wss:// URL")
+    inbox: queue.Queue[Any] = queue.Queue()
+    client = MarqueeClient(
+        args.server,
+        token,
+        on_message=inbox.put,
+        on_state=lambda state: inbox.put(("state", state)),
+        ssl_context=client_tls(args),
+        client_name="agent-assist-cli listen",
+    )
+    started, count, connected = time.monotonic(), 0, False
+    receipts = ClientState()  # the client's own state drops repeats; this one says when to ack
+    client.start()
     try:
         while args.count is None or count < args.count:
-            ready.extend(state.due(time.time()))
-            if not ready:
-                if backlog:
-                    message = backlog.popleft()
+            item = inbox.get()
+            if isinstance(item, tuple):  # the connection's state
+                state = str(item[1])
+                if client.failure is not None:
+                    raise AgentAssistError(client.failure)
+                if state == "connected":
+                    if count or connected:
+                        print("agent-assist: connected again; resuming", file=sys.stderr)
+                    connected = True
+                elif args.once:
+                    reason = state.partition(": ")[2]
+                    raise AgentAssistError(
+                        "the marquee server closed the connection"
+                        if connected
+                        else f"cannot reach the marquee server at {args.server} ({reason})"
+                    )
                 else:
-                    start = state.next_start()
-                    wait = None if start is None else max(0.01, start - time.time())
-                    try:
-                        message = session.recv(timeout=wait)
-                    except NoAnswerError:
-                        if wait is None:
-                            raise
-                        continue  # a scheduled one is due
-                delivered = state.receive(message, time.time())
-                ready.extend(m for m in delivered if isinstance(m, Announcement))
+                    print(f"agent-assist: {state}; reconnecting", file=sys.stderr)
                 continue
-            announcement = ready.popleft()
+            if not isinstance(item, Announcement):
+                continue
             count += 1
             if args.jsonl:
                 event = Marquee(
                     t=round(time.monotonic() - started, 3),
-                    id=announcement.id,
-                    text=announcement.text,
-                    priority=announcement.priority,
+                    id=item.id,
+                    text=item.text,
+                    priority=item.priority,
                 )
                 print(encode(event), flush=True)
             else:
-                print(
-                    f"[{announcement.priority}] {announcement.text}  ({announcement.author})",
-                    flush=True,
-                )
-            if args.ack and state.acknowledge(announcement.id):
-                session.send(Ack(id=announcement.id))
+                print(f"[{item.priority}] {item.text}  ({item.author})", flush=True)
+            if args.ack and receipts.acknowledge(item.id):
+                client.send_soon(Ack(id=item.id), on_failure=_ack_failed(item.id), wait=30.0)
     except KeyboardInterrupt:
         pass
     finally:
-        session.close()
+        client.stop()
     return 0
+
+
+def _ack_failed(announcement_id: str) -> Any:
+    def report(reason: str) -> None:  # on the client's thread
+        print(f"agent-assist: could not acknowledge {announcement_id}: {reason}", file=sys.stderr)
+
+    return report

@@ -8,6 +8,7 @@ import sys
 import urllib.parse
 from typing import Any
 
+from agent_assist.cli.tokens import token_of
 from agent_assist.errors import UsageError
 
 __all__ = ["add_stats_commands"]
@@ -79,8 +80,9 @@ def _export(args: argparse.Namespace) -> int:
     from agent_assist.marquee.stats import to_csv
     from agent_assist.marquee.tls import context_for
 
-    if not args.token:
-        raise UsageError("--token (or AGENT_ASSIST_TOKEN) is required")
+    token = token_of(args)
+    if not token:
+        raise UsageError("--token-file (or AGENT_ASSIST_TOKEN) is required")
     last = args.last or datetime.date.today().isoformat()
     first = (
         args.first or (datetime.date.fromisoformat(last) - datetime.timedelta(days=6)).isoformat()
@@ -89,7 +91,7 @@ def _export(args: argparse.Namespace) -> int:
         raise UsageError("--from must not be after --to")
     query = urllib.parse.urlencode({"from": first, "to": last, "by": args.by})
     context = context_for(args.server, ca_file=args.ca, pin_sha256=args.pin)
-    answer = fetch_json(args.server, f"/stats?{query}", token=args.token, ssl_context=context)
+    answer = fetch_json(args.server, f"/stats?{query}", token=token, ssl_context=context)
     rows = answer["rows"]
     text = to_csv(rows, by=args.by) if args.format == "csv" else json.dumps(answer, indent=1) + "\n"
     if args.out:
@@ -107,14 +109,15 @@ def _export(args: argparse.Namespace) -> int:
 def _wallboard(args: argparse.Namespace) -> int:
     from agent_assist.app.wallboard import WallboardOptions, run_wallboard
 
-    if not args.token:
-        raise UsageError("--token (or AGENT_ASSIST_TOKEN) is required")
+    token = token_of(args)
+    if not token:
+        raise UsageError("--token-file (or AGENT_ASSIST_TOKEN) is required")
     if args.screenshot and args.quit_after is None:
         raise UsageError("--screenshot needs --quit-after")
     code: int = run_wallboard(
         WallboardOptions(
             server=args.server,
-            token=args.token,
+            token=token,
             ca=args.ca,
             pin=args.pin,
             windowed=args.windowed,

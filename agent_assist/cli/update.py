@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_assist import __version__
+from agent_assist.cli.tokens import token_of
 from agent_assist.errors import AgentAssistError, UsageError, VerificationError
 
 __all__ = ["add_update_commands", "update_settings"]
@@ -70,10 +71,11 @@ def add_update_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -
     )
     versions = fsub.add_parser(
         "versions",
-        help="each desktop's version and update channel (admins)",
+        help="each desktop's version and update channel (supervisors and admins)",
         description=(
             "List the desktops the marquee server has seen since it started, with the version "
-            "and update channel each reported when it connected. Needs an admin token."
+            "and update channel each reported when it connected. A supervisor token lists the "
+            "desktops of its sites (and teams); an admin token lists them all."
         ),
     )
     versions.add_argument("--json", action="store_true", help="JSON output")
@@ -213,15 +215,13 @@ def _versions(args: argparse.Namespace) -> int:
     import time
 
     from agent_assist.marquee.http import fetch_json
+    from agent_assist.marquee.tls import context_for
 
-    if not args.token:
-        raise UsageError("--token (or AGENT_ASSIST_TOKEN) is required")
-    context = None
-    if args.server.startswith("wss://"):
-        from agent_assist.marquee.tls import client_context
-
-        context = client_context(ca_file=args.ca, pin_sha256=args.pin)
-    document = fetch_json(args.server, "/fleet/versions", token=args.token, ssl_context=context)
+    token = token_of(args)
+    if not token:
+        raise UsageError("--token-file (or AGENT_ASSIST_TOKEN) is required")
+    context = context_for(args.server, ca_file=args.ca, pin_sha256=args.pin)
+    document = fetch_json(args.server, "/fleet/versions", token=token, ssl_context=context)
     clients = document.get("clients", []) if isinstance(document, dict) else []
     if args.json:
         print(json.dumps(clients, indent=2))

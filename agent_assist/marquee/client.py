@@ -8,10 +8,16 @@ them with a signal).
 * Reconnects with exponential back-off and full jitter (thousands of desktops
   must not reconnect in lock-step after a server restart), resetting after a
   connection that lived a while.
-* Resumes: every ``hello`` carries the last change ``seq`` it saw; the server
-  replays exactly what was missed. A change already seen is dropped, so
-  nothing is delivered twice (:class:`~agent_assist.marquee.state.ClientState`).
-* WebSocket pings detect dead links (20 s); a refused token stops retrying.
+* Resumes: every ``hello`` carries the last change ``seq`` it saw and the
+  ``epoch`` it belongs to; the server replays exactly what was missed. A change
+  already seen is dropped, so nothing is delivered twice. A ``welcome`` with
+  another epoch (the server's state was reset, even in the middle of a
+  connection) starts the count again from 0; what the server then resends that
+  was already delivered (the same id and version) is not delivered again (the
+  rules: :class:`~agent_assist.marquee.state.ClientState`).
+* A server that speaks another protocol version, or refuses the token, stops
+  the retries (``failure`` says why); "full" (HTTP 503, 429) is retried.
+* WebSocket pings detect dead links (20 s).
 * Scheduled announcements (``starts_at`` in the future) are held and delivered
   when they start, by this machine's clock; an edit reschedules, a retraction
   cancels (the rules live in ``ClientState``; this class only keeps one timer).
@@ -34,6 +40,7 @@ from agent_assist.errors import AgentAssistError
 from agent_assist.marquee.protocol import (
     MAX_FRAME,
     PROTOCOL_VERSION,
+    ErrorMessage,
     Hello,
     Message,
     ProtocolError,
@@ -65,6 +72,7 @@ class MarqueeClient:
         on_state: called with "connected" / "disconnected: reason" for the UI.
         backoff: first and longest reconnect delay in seconds.
         last_seq: resume point; 0 (a fresh app) receives every active announcement.
+        epoch: the server state ``last_seq`` belongs to ("" when not known).
         ssl_context: for wss://, e.g. :func:`agent_assist.marquee.tls.client_context`
             with the site's CA and certificate pin.
         channel: this PC's update channel; ``hello`` reports it with the app's version.
@@ -79,6 +87,7 @@ class MarqueeClient:
         on_state: Callable[[str], None] | None = None,
         backoff: tuple[float, float] = (0.5, 30.0),
         last_seq: int = 0,
+        epoch: str = "",
         ssl_context: ssl.SSLContext | None = None,
         client_name: str = "agent-assist",
         channel: str = "",
@@ -87,7 +96,7 @@ class MarqueeClient:
         self._on_message = on_message
         self._on_state = on_state or (lambda state: None)
         self._backoff = backoff
-        self._state = ClientState(last_seq=last_seq)  # used on the client's thread only
+        self._state = ClientState(last_seq=last_seq, epoch=epoch)  # the client's thread only
         self._ssl = ssl_context
         self._client_name = client_name
         self._channel = channel  # the update channel, reported in hello for `fleet versions`
@@ -106,6 +115,11 @@ class MarqueeClient:
     def last_seq(self) -> int:
         """The newest change seen: where the next connection resumes."""
         return self._state.last_seq
+
+    @property
+    def epoch(self) -> str:
+        """The server state ``last_seq`` belongs to (resume with both)."""
+        return self._state.epoch
 
     def start(self) -> None:
         """Connect (and keep reconnecting) on the client's own thread."""
@@ -180,13 +194,14 @@ class MarqueeClient:
         """Close the connection and stop reconnecting; waits up to 10 s for the thread."""
         self._stopping.set()
         loop = self._loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has already ended
+        if loop is not None and self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop ended meanwhile (e.g. a refusal)
                 loop.call_soon_threadsafe(lambda: None)  # wake the loop so it notices
                 connection = self._connection
                 if connection is not None:
                     asyncio.run_coroutine_threadsafe(connection.close(), loop)
-        self._thread.join(10)
+        if self._thread.is_alive():
+            self._thread.join(10)
 
     # -- the client's own thread ---------------------------------------------------------
 
@@ -232,6 +247,7 @@ class MarqueeClient:
                                 v=PROTOCOL_VERSION,
                                 last_seq=self.last_seq,
                                 client=self._client_name,
+                                epoch=self.epoch,
                                 version=__version__,
                                 channel=self._channel,
                             )
@@ -247,6 +263,8 @@ class MarqueeClient:
                     self.failure = "the marquee server refused this token"
                     self._on_state(f"disconnected: {self.failure}")
                     return
+                if exc.response.status_code == 429:  # this token holds too many connections
+                    delay = max(delay, 5.0)
                 reason = f"HTTP {exc.response.status_code}"
             except ssl.SSLCertVerificationError as exc:  # includes a pin that does not match
                 reason = f"the server's certificate was refused ({exc.verify_message or exc})"
@@ -255,7 +273,9 @@ class MarqueeClient:
             finally:
                 self._connection = None
                 self._connected.clear()
-            if not self._stopping.is_set():
+            if self.failure is not None:
+                self._on_state(f"disconnected: {self.failure}")
+            elif not self._stopping.is_set():
                 self._on_state(f"disconnected: {reason}")
             if self._loop.time() - started > 60:
                 delay = self._backoff[0]  # it was a healthy connection: start over
@@ -279,6 +299,9 @@ class MarqueeClient:
             message = decode(frame)
         except ProtocolError:
             return  # a newer server's message type: ignore rather than fail
+        if isinstance(message, ErrorMessage) and message.code == "unsupported_version":
+            self.failure = message.message  # retrying cannot help: the app needs an update
+            self._stopping.set()
         if isinstance(message, Submitted):
             waiting = self._awaiting.get(message.ref)
             if waiting is not None and not waiting.done():

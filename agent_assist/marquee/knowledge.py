@@ -12,8 +12,10 @@ into an article (a new version, so every cache picks it up on its next sync),
 a rejection keeps its reason. A submission naming an ``article_id`` proposes
 customer phrasings of that article instead (learned from agents' feedback):
 approved, it is stored under the key ``phrasing/<submission id>`` beside the
-articles and reaches caches as the payload's ``phrasings`` list. The pure helpers here are shared with the Redis
-backend so both answer identically.
+articles and reaches caches as the payload's ``phrasings`` list. A submission
+keeps its agent's site and team: supervisors see and decide only those inside
+their scope. The pure helpers here are shared with the Redis backend so both
+answer identically.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 from agent_assist.errors import KnowledgeConflict
 from agent_assist.marquee.protocol import Review, Reviewed, Submit
+from agent_assist.marquee.scope import EVERYWHERE, Routed, Scope
 
 __all__ = [
     "PHRASING",
@@ -34,7 +37,9 @@ __all__ = [
     "SqliteKnowledge",
     "article_from_submission",
     "free_id",
+    "in_scope",
     "phrasing_from_submission",
+    "place_of",
     "slug",
     "submission_dict",
 ]
@@ -60,8 +65,11 @@ def slug(title: str) -> str:
     return "-".join(words)[:60].strip("-") or "resolution"
 
 
-def submission_dict(message: Submit, *, author: str, site: str, now: float) -> dict[str, Any]:
-    """The stored form of a submitted resolution: its fields, its author and site, ``now`` (epoch s)."""
+def submission_dict(
+    message: Submit, *, author: str, site: str, team: str, now: float
+) -> dict[str, Any]:
+    """The stored form of a submission: its fields, its author's name, site and team, and
+    ``now`` (epoch s)."""
     return {
         "title": message.title,
         "body": message.body,
@@ -69,6 +77,7 @@ def submission_dict(message: Submit, *, author: str, site: str, now: float) -> d
         "triggers": list(message.triggers),
         "author": author,
         "site": site,
+        "team": team,
         "ref": message.ref,
         "submitted_at": now,
         **({"article_id": message.article_id} if message.article_id else {}),
@@ -84,6 +93,16 @@ def phrasing_from_submission(
         "article_id": review.article_id or submission["article_id"],
         "texts": list(submission["triggers"]),
     }
+
+
+def place_of(submission: dict[str, Any]) -> Scope:
+    """The site and team a submission came from (older ones have no team: "")."""
+    return Scope((str(submission.get("site", "")),), (str(submission.get("team", "")),))
+
+
+def in_scope(submission: dict[str, Any], viewer: Scope) -> bool:
+    """May a supervisor of ``viewer`` see and decide this submission?"""
+    return viewer.covers(place_of(submission))
 
 
 def article_from_submission(submission: dict[str, Any], review: Review) -> dict[str, Any]:
@@ -207,29 +226,38 @@ class SqliteKnowledge:
 
     # -- the review queue -----------------------------------------------------------
 
-    def submit(self, message: Submit, *, author: str, site: str, now: float | None = None) -> str:
+    def submit(
+        self, message: Submit, *, author: str, site: str, team: str = "", now: float | None = None
+    ) -> str:
         """Queue a resolution for review; returns its review-queue id (``s<number>``)."""
         entry = submission_dict(
-            message, author=author, site=site, now=time.time() if now is None else now
+            message, author=author, site=site, team=team, now=time.time() if now is None else now
         )
         cursor = self.db.execute(
             "INSERT INTO kb_submissions(payload) VALUES (?)", [json.dumps(entry)]
         )
         return f"s{cursor.lastrowid}"
 
-    def queue(self) -> list[dict[str, Any]]:
-        """Submissions waiting for review, oldest first (each with its ``id``)."""
+    def queue(self, *, viewer: Scope = EVERYWHERE) -> list[dict[str, Any]]:
+        """Submissions waiting for review inside ``viewer``'s scope, oldest first (with ``id``)."""
         return [
-            {"id": f"s{row[0]}", **json.loads(row[1])}
+            {"id": f"s{row[0]}", **entry}
             for row in self.db.execute(
                 "SELECT id, payload FROM kb_submissions WHERE state = 'pending' ORDER BY id"
             )
+            if in_scope(entry := json.loads(row[1]), viewer)
         ]
 
     def review(
-        self, message: Review, *, reviewer: str, now: float | None = None
-    ) -> Reviewed | None:
-        """Decide a pending submission; None if there is no such pending submission."""
+        self,
+        message: Review,
+        *,
+        reviewer: str,
+        viewer: Scope = EVERYWHERE,
+        now: float | None = None,
+    ) -> Routed | None:
+        """Decide a pending submission; None if there is no such pending submission in
+        ``viewer``'s scope. The Reviewed notice is routed to the submission's place."""
         number = message.id[1:] if message.id.startswith("s") else ""
         if not number.isdigit():
             return None
@@ -239,12 +267,12 @@ class SqliteKnowledge:
                 "SELECT payload FROM kb_submissions WHERE id = ? AND state = 'pending'",
                 [int(number)],
             ).fetchone()
-            if row is None:
+            submission = json.loads(row[0]) if row is not None else None
+            if submission is None or not in_scope(submission, viewer):
                 self.db.execute("ROLLBACK")
                 return None
             article_id = version = None
             if message.decision == "approve":
-                submission = json.loads(row[0])
                 if submission.get("article_id"):
                     record = phrasing_from_submission(submission, message, submission_id=message.id)
                     article_id = record["article_id"]
@@ -270,10 +298,11 @@ class SqliteKnowledge:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        return Reviewed(
+        reviewed = Reviewed(
             id=message.id,
             decision=message.decision,
             reviewer=reviewer,
             article_id=article_id,
             version=version,
         )
+        return Routed(reviewed, place_of(submission))

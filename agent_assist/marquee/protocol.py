@@ -7,11 +7,24 @@ times are seconds since the Unix epoch. Every message a peer may send is a
 frozen dataclass here; :func:`decode` returns one or raises
 :class:`ProtocolError` with a message safe to send back.
 
-Client -> server: ``hello`` (resume after a gap), ``announce``, ``edit``,
-``retract`` (supervisors and admins), ``ack`` (read receipt), ``receipts``
-(ask who has seen an announcement). Server -> client: ``welcome``,
-``announcement``, ``retracted``, ``synced`` (catch-up done), ``receipt_list``, ``error``. Authentication is
-the bearer token of the WebSocket handshake, not a message.
+Bounds (checked by :func:`decode` before anything else sees a value): a frame
+nests at most ``MAX_DEPTH`` levels; every whole number is in 0..``MAX_SEQ`` and
+every time in 0..``MAX_TIME``; every string is plain text in the sense of
+:func:`agent_assist.limits.text_problem` — no unpaired surrogates, control,
+bidi-override or zero-width characters or BOM — and one line (only a
+submission's ``body`` may have line breaks and tabs). Audience names are
+non-empty, at most ``MAX_NAME`` characters, without surrounding spaces or commas.
+:func:`validate` is "would the server refuse this?" for a message built in code.
+
+Client -> server: ``hello`` (resume after a gap: the last ``seq`` seen and the
+``epoch`` it belongs to; the app's ``version`` and update ``channel``), ``announce`` (with an optional idempotency ``key``:
+a repeat returns the announcement already stored), ``edit``, ``retract``
+(supervisors and admins), ``ack`` (read receipt), ``receipts`` (ask who has
+seen an announcement). Server -> client: ``welcome`` (again mid-connection when
+the server's state was reset: a new ``epoch``), ``announcement``, ``announced``
+(the answer to a keyed ``announce``), ``retracted``, ``synced`` (catch-up done),
+``receipt_list``, ``error``. Authentication is the bearer token of the
+WebSocket handshake, not a message.
 
 Opt-in agent flag feed: an agent's app sends ``flag_summary`` (kind, severity,
 time: never the words that raised it) and supervisors receive ``flag_notice``
@@ -32,18 +45,24 @@ import json
 import re
 import typing
 from dataclasses import dataclass
-from typing import ClassVar, Literal, TypeAlias, Union
+from typing import Any, ClassVar, Literal, TypeAlias, Union
 
 from agent_assist.errors import MarqueeError
+from agent_assist.limits import LimitError, loads, text_problem
 from agent_assist.records import record_from_dict, record_to_dict
 
 __all__ = [
     "MARKUP",
+    "MAX_DEPTH",
     "MAX_FRAME",
+    "MAX_NAME",
+    "MAX_SEQ",
     "MAX_TEXT",
+    "MAX_TIME",
     "PROTOCOL_VERSION",
     "Ack",
     "Announce",
+    "Announced",
     "Announcement",
     "Audience",
     "CallStats",
@@ -68,6 +87,7 @@ __all__ = [
     "Welcome",
     "decode",
     "encode",
+    "name_problem",
     "validate",
 ]
 
@@ -80,9 +100,13 @@ Severity: TypeAlias = Literal["info", "warning", "critical", "praise"]
 Decision: TypeAlias = Literal["approve", "reject"]
 Phase: TypeAlias = Literal["pending", "active", "retired"]
 MAX_BODY = 10_000  # characters in a submitted resolution's steps
+MAX_DEPTH = 8  # nesting of arrays/objects in one frame
+MAX_SEQ = 2**53 - 1  # every whole number (seq, version): exact in any JSON reader
+MAX_TIME = 4_102_444_800.0  # every time: seconds since the epoch, before 2100-01-01 UTC
+MAX_NAME = 64  # characters in a site, team or agent name
+_MULTILINE = frozenset({"body"})  # fields that may hold line breaks and tabs
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # as kb_cache.article requires
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 MARKUP = re.compile(r"<\s*[A-Za-z!/?]")  # what counts as markup in text (refused)
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _VERSION = re.compile(r"^\d{1,6}(?:\.\d{1,6}){0,3}(?:(?:a|b|rc)\d{1,4})?$")
@@ -134,6 +158,7 @@ class Hello(_Message):
     client: str = ""
     version: str = ""  # the app's version, e.g. "0.2.0" (fleet versions for IT)
     channel: str = ""  # its update channel: stable | pilot
+    epoch: str = ""  # the server state ``last_seq`` belongs to ("" = unknown: take it as is)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +172,7 @@ class Welcome(_Message):
     site: str = ""
     team: str = ""
     seq: int = 0  # the newest change on the server
+    epoch: str = ""  # changes when the server's state is reset: seqs start again
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +185,17 @@ class Announce(_Message):
     audience: Audience = Audience(all=True)
     starts_at: float | None = None
     expires_at: float | None = None
+    key: str | None = None  # idempotency key: a repeat is answered with the stored announcement
+
+
+@dataclass(frozen=True, slots=True)
+class Announced(_Message):
+    """Server -> the sender of a keyed ``announce``: it is stored as ``id`` (once, however often sent)."""
+
+    TYPE: ClassVar[str] = "announced"
+    key: str
+    id: str
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +393,8 @@ class Reviewed(_Message):
 
 @dataclass(frozen=True, slots=True)
 class FlagCount:
+    """How often one flag ``kind`` (a known kind) was raised in a call: ``count`` in 1..MAX_COUNT."""
+
     kind: str
     count: int
 
@@ -389,6 +428,7 @@ Message: TypeAlias = Union[  # noqa: UP007 - a runtime alias
     Hello,
     Welcome,
     Announce,
+    Announced,
     Edit,
     Retract,
     Ack,
@@ -409,39 +449,84 @@ Message: TypeAlias = Union[  # noqa: UP007 - a runtime alias
 _TYPES: dict[str, type[_Message]] = {cls.TYPE: cls for cls in typing.get_args(Message)}
 
 
-def _check_text(text: str, where: str, *, limit: int = MAX_TEXT, lines: bool = False) -> None:
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a site, team or agent name (None if it can)."""
+    if not name.strip():
+        return "is empty"
+    if name != name.strip():
+        return "has spaces around it"
+    if len(name) > MAX_NAME:
+        return f"is longer than {MAX_NAME} characters"
+    if "," in name:
+        return "contains a comma"
+    return text_problem(name)
+
+
+def _check_text(text: str, where: str, *, limit: int = MAX_TEXT) -> None:
     if not text.strip():
         raise ProtocolError(f"{where} is empty")
     if len(text) > limit:
         raise ProtocolError(f"{where} is longer than {limit} characters")
-    if _CONTROL.search(text.replace("\n", " ") if lines else text):
-        raise ProtocolError(f"{where} contains control characters")
     if MARKUP.search(text):
         raise ProtocolError(f"{where} must be plain text, not markup")
 
 
+def _check_values(value: Any, where: str, key: str = "") -> None:
+    """Plain text everywhere, whole numbers in 0..MAX_SEQ, times in 0..MAX_TIME."""
+    if isinstance(value, str):
+        problem = (
+            text_problem(value.replace("\t", " "), lines=True)
+            if key in _MULTILINE
+            else text_problem(value)
+        )
+        if problem is not None:
+            raise ProtocolError(f"{where} {problem}")
+    elif isinstance(value, bool) or value is None:
+        pass
+    elif isinstance(value, int | float):
+        limit = MAX_SEQ if isinstance(value, int) else MAX_TIME
+        if value < 0:
+            raise ProtocolError(f"{where} must not be negative")
+        if not value <= limit:  # also NaN
+            raise ProtocolError(f"{where} is too large (at most {limit:.0f})")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_values(item, f"{where}[{index}]", key)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            problem = text_problem(name)
+            if problem is not None:
+                raise ProtocolError(f"{where} has a field name that {problem}")
+            _check_values(item, f"{where}.{name}", name)
+
+
 def _check_semantics(message: _Message) -> None:
-    for name in ("id",):
+    for name in ("id", "key"):
         value = getattr(message, name, None)
         if isinstance(value, str) and not _ID.match(value):
-            raise ProtocolError(f"{message.TYPE}.id is not a valid id")
+            raise ProtocolError(f"{message.TYPE}.{name} is not a valid id")
     if isinstance(message, Announce | Edit) and message.text is not None:
         _check_text(message.text, f"{message.TYPE}.text")
-    if isinstance(message, Announce):
+    if isinstance(message, Announce | Announcement):
         a = message.audience
         if not (a.all or a.sites or a.teams or a.agents):
-            raise ProtocolError("announce.audience names nobody")
+            raise ProtocolError(f"{message.TYPE}.audience names nobody")
+        for field, names in (("sites", a.sites), ("teams", a.teams), ("agents", a.agents)):
+            for item in names:
+                problem = name_problem(item)
+                if problem is not None:
+                    raise ProtocolError(f"{message.TYPE}.audience.{field}: {item!r} {problem}")
         if (
             message.starts_at is not None
             and message.expires_at is not None
             and message.expires_at <= message.starts_at
         ):
-            raise ProtocolError("announce.expires_at must be after starts_at")
+            raise ProtocolError(f"{message.TYPE}.expires_at must be after starts_at")
     if isinstance(message, FlagSummary | FlagNotice) and not _KIND.match(message.kind):
         raise ProtocolError(f"{message.TYPE}.kind is not a flag kind")
     if isinstance(message, Submit):
         _check_text(message.title, "submit.title", limit=200)
-        _check_text(message.body, "submit.body", limit=MAX_BODY, lines=True)
+        _check_text(message.body, "submit.body", limit=MAX_BODY)
         for item in (*message.tags, *message.triggers):
             _check_text(item, "submit tags and triggers", limit=200)
         if len(message.tags) + len(message.triggers) > 50:
@@ -459,13 +544,11 @@ def _check_semantics(message: _Message) -> None:
             if value is not None:
                 _check_text(value, f"review.{name}", limit=200)
     if isinstance(message, Hello):
-        if message.last_seq < 0:
-            raise ProtocolError("hello.last_seq must not be negative")
         if message.version and not _VERSION.match(message.version):
             raise ProtocolError("hello.version is not a version like 1.2.3")
         if message.channel and not _CHANNEL.match(message.channel):
             raise ProtocolError("hello.channel is not a channel name")
-        if len(message.client) > 100 or _CONTROL.search(message.client):
+        if len(message.client) > 100:
             raise ProtocolError("hello.client is not a short plain name")
     if isinstance(message, CallStats):
         _check_stats(message)
@@ -519,15 +602,19 @@ def decode(frame: str | bytes) -> Message:
     if len(frame.encode("utf-8", "surrogatepass")) > MAX_FRAME:
         raise ProtocolError(f"frame larger than {MAX_FRAME} bytes", code="too_big")
     try:
-        data = json.loads(frame)
-    except (json.JSONDecodeError, RecursionError) as exc:
+        data = loads(frame, max_bytes=MAX_FRAME, max_depth=MAX_DEPTH)
+    except LimitError as exc:
+        raise ProtocolError(f"frame {exc}") from None
+    except ValueError as exc:
         raise ProtocolError(f"not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(data, dict):
         raise ProtocolError("a message must be a JSON object")
     kind = data.get("type")
     cls = _TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        raise ProtocolError(f"unknown message type {kind!r}")
+        shown = kind if isinstance(kind, str) and text_problem(kind) is None else "?"
+        raise ProtocolError(f"unknown message type {shown[:40]!r}")
+    _check_values(data, cls.TYPE)
 
     def error(message: str) -> ProtocolError:
         return ProtocolError(message)
@@ -539,9 +626,15 @@ def decode(frame: str | bytes) -> Message:
     return message
 
 
-def validate(message: Message) -> None:
-    """Raise ProtocolError if a peer would refuse ``message`` (as :func:`decode` would).
+def validate(message: Message, *, now: float | None = None) -> None:
+    """Raise ProtocolError if the server would refuse ``message``; None if it would accept it.
 
-    For senders that want to refuse bad input before it leaves (a form, an outbox).
+    Everything :func:`decode` checks, and, given ``now`` (seconds since the epoch),
+    that an ``announce`` or ``edit`` does not expire in the past.
     """
     decode(encode(message))
+    if now is None:
+        return
+    expires = getattr(message, "expires_at", None)
+    if isinstance(message, Announce | Edit) and expires is not None and expires <= now:
+        raise ProtocolError(f"{message.TYPE}.expires_at is in the past")

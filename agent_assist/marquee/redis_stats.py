@@ -2,72 +2,67 @@
 
 Keys (under the backend's prefix): ``stats:day:<YYYY-MM-DD>``, a hash of
 ``<agent>\\x1f<call>`` -> the call's record as JSON (``HSETNX``: a resent call
-is stored once). Acknowledgement delays come from the announcements (``ann``),
-read receipts (``acks:<id>``) and tokens the backend keeps anyway.
+is stored once). Acknowledgement delays come from the announcements (``ann``:
+the first line of each value is the frame clients receive), read receipts
+(``acks:<id>``) and tokens (:mod:`.redis_tokens`) the backend keeps anyway;
+as in SQLite, an agent's newest token (revoked or not) says where the agent works.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable
-from typing import Any, Protocol, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from agent_assist.marquee.protocol import Announcement, CallStats, ProtocolError, decode
+from agent_assist.marquee.redis_tokens import RedisTokens
 from agent_assist.marquee.stats import AckDelay, StatsQuery, ack_delay, record
-from agent_assist.marquee.store import Identity
+from agent_assist.marquee.tokens import Identity
 
 __all__ = ["RedisStats"]
 
-T = TypeVar("T")
-
-
-class _Backend(Protocol):
-    _redis: Any
-
-    def _key(self, name: str) -> str: ...
-    async def _call(self, what: str, operation: Awaitable[T]) -> T: ...
+Call = Callable[[str, Awaitable[Any]], Awaitable[Any]]
 
 
 class RedisStats:
-    """Stats operations on a connected RedisBackend (which translates Redis errors)."""
+    """Stats of a RedisBackend: ``redis`` is its client, ``key`` makes a prefixed key name,
+    ``call`` translates Redis errors (``call(what, awaitable)``), ``tokens`` reads tokens."""
 
-    def __init__(self, backend: _Backend) -> None:
-        self._backend = backend
+    def __init__(
+        self, redis: Any, key: Callable[[str], str], call: Call, *, tokens: RedisTokens
+    ) -> None:
+        self._redis, self._key, self._call, self._tokens = redis, key, call, tokens
 
     async def add(self, message: CallStats, *, agent: Identity) -> bool:
-        b = self._backend
+        """Store one call's record; False if that agent's call was stored already."""
         stored = record(message, agent=agent, received_at=time.time())
         field = f"{agent.name}\x1f{message.call}"
-        added = await b._call(
+        added = await self._call(
             "store the call stats",
-            b._redis.hsetnx(b._key(f"stats:day:{message.day}"), field, json.dumps(stored)),
+            self._redis.hsetnx(self._key(f"stats:day:{message.day}"), field, json.dumps(stored)),
         )
         return bool(added)
 
     async def read(self, query: StatsQuery) -> tuple[list[dict[str, Any]], list[AckDelay]]:
-        b = self._backend
-        pipe = b._redis.pipeline(transaction=False)
+        """The call records of the query's days and the urgent acknowledgements made then."""
+        pipe = self._redis.pipeline(transaction=False)
         for day in query.days():
-            pipe.hvals(b._key(f"stats:day:{day}"))
-        days = await b._call("read the call stats", pipe.execute())
+            pipe.hvals(self._key(f"stats:day:{day}"))
+        days = await self._call("read the call stats", pipe.execute())
         calls = [json.loads(raw) for values in days for raw in values]
         return calls, await self._acks(*query.bounds())
 
     async def _acks(self, since: float, until: float) -> list[AckDelay]:
-        b = self._backend
-        frames = await b._call("read announcements", b._redis.hvals(b._key("ann")))
+        frames = await self._call("read announcements", self._redis.hvals(self._key("ann")))
         urgent = [a for a in map(_announcement, frames) if a is not None and a.priority == "urgent"]
-        tokens = await b._call("read the agents", b._redis.hvals(b._key("tokens")))
-        who = {
-            i.name: (i.site, i.team)
-            for i in (Identity(**json.loads(raw)) for raw in tokens)
-            if i.role == "agent"
+        who = {  # oldest first: the newest token of a name says where its agent works now
+            t.name: (t.site, t.team) for t in await self._tokens.all() if t.role == "agent"
         }
         out = []
         for announcement in urgent:
-            acks = await b._call(
-                "read receipts", b._redis.hgetall(b._key(f"acks:{announcement.id}"))
+            acks = await self._call(
+                "read receipts", self._redis.hgetall(self._key(f"acks:{announcement.id}"))
             )
             live = max(announcement.created_at, announcement.starts_at or 0.0)
             for raw_name, raw_at in acks.items():
@@ -78,8 +73,10 @@ class RedisStats:
 
 
 def _announcement(raw: bytes) -> Announcement | None:
+    """The announcement of a stored change (its first line); None for a retraction or an
+    unreadable value."""
     try:
-        message = decode(raw.decode("utf-8"))
+        message = decode(raw.decode("utf-8").partition("\n")[0])
     except (ProtocolError, UnicodeDecodeError):
         return None
     return message if isinstance(message, Announcement) else None

@@ -9,8 +9,11 @@ seconds since the Unix epoch, always passed in.
   the newest ``seq`` already seen for its id is stale and ignored, so a resume
   or a late copy never shows anything twice or brings back an old text.
   ``last_seq`` is the newest change seen at all: the resume point for
-  ``hello``. A ``welcome`` whose ``seq`` is behind it means the server's state
-  was reset: everything is taken again.
+  ``hello``, with the ``epoch`` it belongs to. A ``welcome`` of another epoch,
+  or whose ``seq`` is behind it, means the server's state was reset: everything
+  is taken again, except that a change the server resends exactly as it was
+  already delivered (the same id and version: text, priority, times, edit; or
+  the same retraction) is not delivered a second time.
 * **The window**: :meth:`Announcement.phase` says whether an announcement is
   pending (before ``starts_at``), active, or retired (from ``expires_at`` on).
   :meth:`ClientState.receive` holds back one that has not started and
@@ -30,6 +33,7 @@ from agent_assist.marquee.protocol import Announcement, Message, Retracted, Welc
 __all__ = ["ClientState", "importance"]
 
 _RANK = {"urgent": 0, "warning": 1, "info": 2}
+_REMEMBER = 10_000  # versions remembered to recognise a resend after a reset
 
 
 def importance(announcement: Announcement) -> tuple[int, float]:
@@ -42,10 +46,13 @@ class ClientState:
 
     Args:
         last_seq: the resume point from an earlier run (0: take every active one).
+        epoch: the server state ``last_seq`` belongs to ("" when not known).
     """
 
-    def __init__(self, *, last_seq: int = 0) -> None:
+    def __init__(self, *, last_seq: int = 0, epoch: str = "") -> None:
         self.last_seq = last_seq
+        self.epoch = epoch
+        self._versions: dict[str, tuple[object, ...]] = {}  # id -> version delivered, newest last
         self._latest: dict[str, int] = {}  # id -> newest change seq seen (retractions too)
         self._known: dict[str, Announcement] = {}  # not retracted, not yet forgotten by expire()
         self._held: dict[str, Announcement] = {}  # not started when received, not yet due()
@@ -59,15 +66,20 @@ class ClientState:
         Stale changes give nothing, an announcement that has not started is held
         (see :meth:`due`), everything else is delivered as it came.
         """
-        if isinstance(message, Welcome) and message.seq < self.last_seq:
-            self.last_seq = 0  # the server's state was reset: take everything it has again
-            self._latest.clear()
+        if isinstance(message, Welcome):
+            other = bool(message.epoch and self.epoch and message.epoch != self.epoch)
+            if other or message.seq < self.last_seq:
+                self.last_seq = 0  # the server's state was reset: take everything it has again
+                self._latest.clear()
+            self.epoch = message.epoch or self.epoch
         if not isinstance(message, Announcement | Retracted):
             return [message]
         if message.seq <= self._latest.get(message.id, 0):
             return []
         self._latest[message.id] = message.seq
         self.last_seq = max(self.last_seq, message.seq)
+        if self._repeated(message):
+            return []  # resent after a reset: the same announcement, not a new one
         self._held.pop(message.id, None)
         if isinstance(message, Retracted):
             self._known.pop(message.id, None)
@@ -77,6 +89,28 @@ class ClientState:
             self._held[message.id] = message
             return []
         return [message]
+
+    def _repeated(self, message: Announcement | Retracted) -> bool:
+        """True if exactly this version (or this retraction) was received before; remembers
+        the newest ``_REMEMBER`` versions."""
+        version: tuple[object, ...] = (
+            ("retracted",)
+            if isinstance(message, Retracted)
+            else (
+                message.text,
+                message.priority,
+                message.starts_at,
+                message.expires_at,
+                message.edited_at,
+            )
+        )
+        if self._versions.get(message.id) == version:
+            return True
+        self._versions.pop(message.id, None)  # re-inserted: newest last
+        self._versions[message.id] = version
+        while len(self._versions) > _REMEMBER:
+            del self._versions[next(iter(self._versions))]
+        return False
 
     def due(self, now: float) -> list[Announcement]:
         """Held announcements that have started by ``now``, soonest first; each is returned once."""

@@ -5,8 +5,9 @@ per call (numbers only: see :class:`~agent_assist.marquee.protocol.CallStats`).
 The server stores it as a :func:`record` (ids, a date, seconds, counts; flag
 kinds from the fixed list: never a word said on a call) and answers
 ``GET /stats?from=DAY&to=DAY&by=agent|team|site`` with :func:`aggregate`'s
-rows, filtered by :func:`visible`: supervisors see their site (and team, if
-their token names one), admins everything, agents nothing.
+rows, filtered by :func:`visible` with the token's scope
+(:mod:`agent_assist.marquee.scope`): supervisors see the sites (and teams, if
+their token names some) they were created for, admins everything, agents nothing.
 
 Per group and day: calls, handle time (total and average), talk, hold, mute and
 dead air, script adherence (required steps done / required), flags by kind,
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias, get_args
 
 from agent_assist.marquee.protocol import CallStats
+from agent_assist.marquee.scope import Scope
 from agent_assist.risk.pack import KINDS
 
 __all__ = [
@@ -56,16 +58,27 @@ _COUNTS = (
 
 
 class Identity(Protocol):
-    """Who a token belongs to (:class:`agent_assist.marquee.store.Identity`)."""
+    """Who a token belongs to, as stats need it (:class:`agent_assist.marquee.tokens.Identity`)."""
 
     @property
-    def role(self) -> str: ...
+    def role(self) -> str:
+        """agent, supervisor or admin."""
+
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The person's (or desktop's) name."""
+
     @property
-    def site(self) -> str: ...
+    def site(self) -> str:
+        """An agent's site (a supervisor's: its sites, comma-separated)."""
+
     @property
-    def team(self) -> str: ...
+    def team(self) -> str:
+        """An agent's team (a supervisor's: its teams, comma-separated; "" for any)."""
+
+    @property
+    def scope(self) -> Scope:
+        """Where the token may see: every site for admins, a supervisor's sites and teams."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +94,9 @@ class AckDelay:
 
 @dataclass(frozen=True, slots=True)
 class StatsQuery:
+    """One ``/stats`` question: the days ``first`` to ``last`` (YYYY-MM-DD, inclusive), one row
+    per ``by`` group and day."""
+
     first: str
     last: str
     by: By
@@ -95,6 +111,7 @@ class StatsQuery:
         )
 
     def days(self) -> list[str]:
+        """Every day of the query, in order (YYYY-MM-DD)."""
         start = datetime.date.fromisoformat(self.first)
         count = (datetime.date.fromisoformat(self.last) - start).days + 1
         return [(start + datetime.timedelta(days=i)).isoformat() for i in range(count)]
@@ -103,15 +120,14 @@ class StatsQuery:
 def visible(viewer: Identity, *, site: str, team: str) -> bool:
     """May ``viewer`` see the stats of an agent of ``site`` and ``team``?
 
-    The one place stats scope is decided: admins see every site; a supervisor
-    sees its site (every site if its token names none) and, if its token names
-    a team, only that team; agents see no team stats.
+    The one place stats scope is decided, by the token's scope (the same rule as
+    every other read on the server): admins see every site; a supervisor sees
+    the sites it was created for and, if its token names teams, only those (a
+    supervisor token without a site sees nothing); agents see no team stats.
     """
-    if viewer.role == "admin":
-        return True
-    if viewer.role != "supervisor":
+    if viewer.role not in ("supervisor", "admin"):
         return False
-    return viewer.site in ("", site) and viewer.team in ("", team)
+    return viewer.scope.admits(site=site, team=team)
 
 
 def record(message: CallStats, *, agent: Identity, received_at: float) -> dict[str, Any]:

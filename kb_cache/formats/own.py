@@ -3,36 +3,64 @@
 In Markdown the fields are a front-matter block (``key: value``, ``key: [a, b]``
 and ``- item`` lists) and the body is the rest of the file; a file without an
 ``id`` takes its file name (case kept). In CSV, lists are ``|``-separated.
+
+Bounds: a JSON line, a CSV field or a Markdown file larger than ``MAX_LINE``
+(1 MiB), or a JSON line nested deeper than 8 levels, is refused with its file
+and line (never read whole into memory first).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from agent_assist.errors import KnowledgeImportError
+from agent_assist.limits import MAX_LINE, LimitError, loads
 from kb_cache.article import validate_record
 from kb_cache.formats.records import Located, Parsed
 
-__all__ = ["csv_records", "jsonl", "markdown"]
+__all__ = ["csv_fields", "csv_records", "jsonl", "markdown"]
 
 _LISTS = ("tags", "triggers")
+_DEPTH = 8  # an article record is flat: one level of lists is all it needs
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line, at most MAX_LINE bytes each (else an error)."""
+    with open(path, "rb") as f:
+        number = 0
+        while raw := f.readline(MAX_LINE + 1):
+            number += 1
+            if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+                raise KnowledgeImportError(
+                    f"line longer than {MAX_LINE >> 20} MiB", path=str(path), line=number
+                )
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise KnowledgeImportError("not UTF-8 text", path=str(path), line=number) from None
+            yield number, text.removeprefix("\ufeff") if number == 1 else text
 
 
 def jsonl(path: Path) -> Parsed:
     """Our JSON Lines records, one article per line."""
     items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for number, line in _lines(path):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
+            data = loads(line, max_bytes=MAX_LINE, max_depth=_DEPTH)
+        except LimitError as exc:
+            raise KnowledgeImportError(f"line {exc}", path=str(path), line=number) from None
+        except ValueError as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)[:80]
             raise KnowledgeImportError(
-                f"not valid JSON ({exc.msg})", path=str(path), line=number
+                f"not valid JSON ({reason})", path=str(path), line=number
             ) from None
         if not isinstance(data, dict):
             raise KnowledgeImportError(
@@ -45,10 +73,18 @@ def jsonl(path: Path) -> Parsed:
 def csv_records(path: Path) -> Parsed:
     """Our CSV records, one article per row (``tags``/``triggers`` ``|``-separated)."""
     items = []
-    with open(path, encoding="utf-8-sig", newline="") as f:
+    with csv_fields(), open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
         start = 2  # a record may span lines: report the line it starts on
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise KnowledgeImportError(
+                    f"not valid CSV ({exc})", path=str(path), line=start
+                ) from None
             if None in row:
                 raise KnowledgeImportError("more values than columns", path=str(path), line=start)
             data: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
@@ -59,6 +95,16 @@ def csv_records(path: Path) -> Parsed:
             items.append(Located(article, str(path), start))
             start = reader.line_num + 1
     return Parsed("csv", items)
+
+
+@contextlib.contextmanager
+def csv_fields() -> Iterator[None]:
+    """Let the csv module read fields up to MAX_LINE (its default is 128 KiB) meanwhile."""
+    previous = csv.field_size_limit(MAX_LINE)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
@@ -118,6 +164,8 @@ def markdown(folder: Path) -> Parsed:
         raise KnowledgeImportError("no .md files in this folder", path=str(folder))
     items = []
     for file in files:
+        if file.stat().st_size > MAX_LINE:
+            raise KnowledgeImportError(f"larger than {MAX_LINE >> 20} MiB", path=str(file))
         data, body, body_line = front_matter(file.read_text(encoding="utf-8-sig"), file)
         data.setdefault("id", file.stem)  # ids keep their case (KB0010001.md)
         data["body"] = body

@@ -28,6 +28,7 @@ from xml.parsers import expat
 from agent_assist.errors import KnowledgeImportError
 from kb_cache.article import validate_record
 from kb_cache.formats.html import to_markdown
+from kb_cache.formats.own import csv_fields
 from kb_cache.formats.records import Located, Parsed
 
 __all__ = ["read"]
@@ -101,7 +102,7 @@ def _record(
 
 def _csv_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     rows = []
-    with open(path, encoding="utf-8-sig", newline="") as f:
+    with csv_fields(), open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         try:
             header = next(reader)

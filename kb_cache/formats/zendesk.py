@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_assist.errors import KnowledgeImportError
+from agent_assist.limits import MAX_DEPTH, LimitError, check_depth
 from kb_cache.article import validate_record
 from kb_cache.formats.html import to_markdown
 from kb_cache.formats.records import Located, Parsed
@@ -81,6 +82,10 @@ def _article_lines(text: str, start: int, count: int) -> list[int]:
 def read(path: Path) -> Parsed:
     """A Zendesk Guide articles export (JSON, one or more pages): published articles."""
     text = path.read_text(encoding="utf-8-sig")
+    try:  # the decoder recurses: a file nested thousands deep is refused, not a RecursionError
+        check_depth(text, MAX_DEPTH)
+    except LimitError as exc:
+        raise KnowledgeImportError(f"JSON {exc}", path=str(path)) from None
     skipped: Counter[str] = Counter()
     items = []
     for page, start in _pages(text, str(path)):

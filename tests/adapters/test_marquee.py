@@ -95,7 +95,8 @@ def test_a_supervisor_reaches_the_targeted_agents_only(server: Running) -> None:
         "urgent",
         "maria",
     )
-    sup.send(json.dumps({"type": "announce", "text": "Everyone: short calls"}))
+    admin, _ = session(server, token(server, "admin", "it"))
+    admin.send(json.dumps({"type": "announce", "text": "Everyone: short calls"}))
     assert (
         next_of(cebu, "announcement")["text"] == "Everyone: short calls"
     )  # not the Manila one first
@@ -114,7 +115,7 @@ def test_agents_cannot_broadcast_edit_retract_or_see_receipts(server: Running) -
 
 
 def test_read_receipts_show_who_has_and_has_not_seen_it(server: Running) -> None:
-    sup, _ = session(server, token(server, "supervisor", "maria"))
+    sup, _ = session(server, token(server, "admin", "maria"))
     ana, _ = session(server, token(server, "agent", "ana", team="cards"))
     token(server, "agent", "ben", team="cards")  # never connects
     token(server, "agent", "cy", team="loans")  # not in the audience
@@ -136,7 +137,7 @@ def test_read_receipts_show_who_has_and_has_not_seen_it(server: Running) -> None
 
 
 def test_edit_and_retract_reach_clients(server: Running) -> None:
-    sup, _ = session(server, token(server, "supervisor", "maria"))
+    sup, _ = session(server, token(server, "admin", "maria"))
     ana, _ = session(server, token(server, "agent", "ana"))
     sup.send(json.dumps({"type": "announce", "text": "Queue at 40"}))
     first = next_of(ana, "announcement")
@@ -151,7 +152,7 @@ def test_edit_and_retract_reach_clients(server: Running) -> None:
 
 
 def test_expired_announcements_are_not_delivered(server: Running) -> None:
-    sup, _ = session(server, token(server, "supervisor", "maria"))
+    sup, _ = session(server, token(server, "admin", "maria"))
     sup.send(
         json.dumps({"type": "announce", "text": "Lunch at noon", "expires_at": time.time() + 0.5})
     )
@@ -173,7 +174,7 @@ def test_expired_announcements_are_not_delivered(server: Running) -> None:
 def test_bad_input_gets_an_error_and_the_connection_survives(
     server: Running, frame: str, code: str
 ) -> None:
-    sup, _ = session(server, token(server, "supervisor", "maria"))
+    sup, _ = session(server, token(server, "admin", "maria"))
     sup.send(frame)
     assert next_of(sup, "error")["code"] == code
     sup.send(json.dumps({"type": "announce", "text": "still here"}))
@@ -181,18 +182,18 @@ def test_bad_input_gets_an_error_and_the_connection_survives(
 
 
 def test_oversize_frames_close_that_connection_only(server: Running) -> None:
-    sup, _ = session(server, token(server, "supervisor", "maria"))
+    sup, _ = session(server, token(server, "admin", "maria"))
     other, _ = session(server, token(server, "agent", "ana"))
     sup.send(json.dumps({"type": "announce", "text": "x" * 20000}))
     with pytest.raises(Exception, match="1009"):
         sup.recv(timeout=30)
-    sup2, _ = session(server, token(server, "supervisor", "maria2"))
+    sup2, _ = session(server, token(server, "admin", "maria2"))
     sup2.send(json.dumps({"type": "announce", "text": "others are fine"}))
     assert next_of(other, "announcement")["text"] == "others are fine"
 
 
 def test_a_flood_is_rate_limited_then_closed(server: Running) -> None:
-    sup, _ = session(server, token(server, "supervisor", "maria"))
+    sup, _ = session(server, token(server, "admin", "maria"))
     with contextlib.suppress(ConnectionClosed):  # the server may close before the last send
         for i in range(40):
             sup.send(json.dumps({"type": "ack", "id": f"x{i}"}))
@@ -216,7 +217,7 @@ def test_a_restart_loses_nothing_and_repeats_nothing(server: Running) -> None:
         server.url, token(server, "agent", "ana"), on_message=received.append,
         on_state=states.append, backoff=(0.2, 1.0),
     )  # fmt: skip
-    sup_token = token(server, "supervisor", "maria")
+    sup_token = token(server, "admin", "maria")
     client.start()
     assert client.wait_connected(5)
     sup, _ = session(server, sup_token)
@@ -243,7 +244,7 @@ def test_a_restart_loses_nothing_and_repeats_nothing(server: Running) -> None:
 
 
 def test_cli_send_list_receipts_retract_listen(server: Running, tmp_path: Path) -> None:
-    sup = token(server, "supervisor", "maria")
+    sup = token(server, "admin", "maria")
     agent = token(server, "agent", "ana", site="manila")
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:

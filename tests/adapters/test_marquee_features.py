@@ -102,7 +102,7 @@ def test_a_scheduled_announcement_is_shown_when_it_starts_and_a_retraction_cance
     )
     client.start()
     assert client.wait_connected(5)
-    sup, _ = open_session(stack, node.url, tok(store, "supervisor", "maria"))
+    sup, _ = open_session(stack, node.url, tok(store, "admin", "maria"))
     starts = time.time() + 1.0
     sup.send(json.dumps({"type": "announce", "text": "Shift change", "starts_at": starts}))
     sup.send(json.dumps({"type": "announce", "text": "Never mind", "starts_at": starts}))
@@ -226,7 +226,7 @@ def test_published_articles_sync_and_an_approved_resolution_follows(
 ) -> None:
     server_db, cache = str(tmp_path / "marquee.db"), str(tmp_path / "cache.db")
     agent = ["--server", node.url, "--token", tok(store, "agent", "ana", "manila"), "--db", cache]
-    sup = ["--server", node.url, "--token", tok(store, "supervisor", "maria")]
+    sup = ["--server", node.url, "--token", tok(store, "admin", "maria")]
     assert main(["kb", "publish", str(KB / "articles.jsonl"), "--server-db", server_db]) == 0
     assert main(["kb", "sync", "--no-embed", *agent]) == 0
     assert "0 -> 1" in capsys.readouterr().err
@@ -253,7 +253,7 @@ def test_a_rejected_submission_leaves_the_queue_with_no_article(
     node: Node, store: MarqueeStore, stack: contextlib.ExitStack
 ) -> None:
     ana, _ = open_session(stack, node.url, tok(store, "agent", "ana"))
-    sup, _ = open_session(stack, node.url, tok(store, "supervisor", "maria"))
+    sup, _ = open_session(stack, node.url, tok(store, "admin", "maria"))
     ana.send(
         json.dumps(
             {"type": "submit", "ref": "r1", "title": "Tell them to call back", "body": "Hang up."}
@@ -397,9 +397,9 @@ def test_approving_a_title_like_an_existing_article_adds_rather_than_replaces(
     queued = store.knowledge.submit(
         Submit(ref="1", title="Card stuck", body="My way."), author="ana", site=""
     )
-    reviewed = store.knowledge.review(Review(id=queued, decision="approve"), reviewer="maria")
-    assert reviewed is not None
-    assert reviewed.article_id == "card-stuck-2"
+    routed = store.knowledge.review(Review(id=queued, decision="approve"), reviewer="maria")
+    assert routed is not None
+    assert routed.message.article_id == "card-stuck-2"  # type: ignore[union-attr]
     bodies = {a["id"]: a["body"] for a in store.knowledge.changes(0)["articles"]}
     assert bodies == {"card-stuck": "The curated steps.", "card-stuck-2": "My way."}
 
@@ -428,8 +428,10 @@ def test_a_console_may_ask_for_the_receipts_of_many_announcements_at_once(
 ) -> None:
     from agent_assist.marquee.protocol import Announce
 
-    ids = [store.announce(Announce(text=f"note {i}"), author="lee").id for i in range(40)]
-    sup, _ = open_session(stack, node.url, tok(store, "supervisor", "maria"))
+    ids = [
+        store.announce(Announce(text=f"note {i}"), author="lee")[0].message.id for i in range(40)
+    ]  # type: ignore[union-attr]
+    sup, _ = open_session(stack, node.url, tok(store, "admin", "maria"))
     for announcement_id in ids:
         sup.send(json.dumps({"type": "receipts", "id": announcement_id}))
     got = [next_of(sup, "receipt_list")["id"] for _ in ids]

@@ -68,7 +68,7 @@ def test_a_send_that_cannot_connect_in_time_fails_later_through_the_callback() -
 
 def test_a_send_on_a_live_connection_reports_it_was_sent(node: Node, tmp_path: Path) -> None:
     store = MarqueeStore(tmp_path / "marquee.db")
-    supervisor = store.create_token(role="supervisor", name="maria")
+    supervisor = store.create_token(role="supervisor", name="maria", site="manila")
     client = MarqueeClient(node.url, supervisor, on_message=lambda m: None)
     client.start()
     outcome = Outcome()

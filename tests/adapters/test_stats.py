@@ -337,7 +337,8 @@ def test_call_stats_carry_numbers_only() -> None:
         ({**data, "flags": [{"kind": "idiot", "count": 1}]}, "'idiot' is not a flag kind"),
         ({**data, "day": "tuesday"}, "day must be a date"),
         ({**data, "script_done": 3, "script_required": 2}, "cannot exceed script_required"),
-        ({**data, "duration": -1}, "duration must be 0 to"),
+        ({**data, "duration": -1}, "duration must not be negative"),
+        ({**data, "duration": 86_401}, "duration must be 0 to 86400 seconds"),
         ({**data, "call": "a call"}, "call is not a valid id"),
         (
             {**data, "flags": [{"kind": "rudeness", "count": 1, "evidence": "calm down"}]},

@@ -170,8 +170,8 @@ def test_the_supervisor_console_connects_to_a_real_server(tmp_path: Path, qtbot:
     node = Node(lambda: MarqueeStore(tmp_path / "m.db")).start()
     try:
         store = MarqueeStore(tmp_path / "m.db")
-        supervisor = store.create_token(role="supervisor", name="maria")
-        store.create_token(role="agent", name="ana")
+        supervisor = store.create_token(role="supervisor", name="maria", site="manila")
+        store.create_token(role="agent", name="ana", site="manila")
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "AGENT_ASSIST_USER_SETTINGS": str(tmp_path / "u.toml"),
                "AGENT_ASSIST_SITE_POLICY": str(tmp_path / "s.toml"), "XDG_CONFIG_HOME": str(tmp_path)}  # fmt: skip
         store.announce(

@@ -55,7 +55,7 @@ def test_a_supervisor_on_one_node_reaches_targeted_agents_on_the_other(
     nodes: tuple[Node, Node], stack: contextlib.ExitStack
 ) -> None:
     a, b = nodes
-    sup, _ = open_session(stack, a.url, token(a, "supervisor", "maria"))
+    sup, _ = open_session(stack, a.url, token(a, "admin", "maria"))
     ana, _ = open_session(stack, b.url, token(b, "agent", "ana", site="manila"))
     ben, _ = open_session(stack, b.url, token(a, "agent", "ben", site="cebu"))
     announce(
@@ -71,7 +71,7 @@ def test_read_receipts_cross_nodes_live(
     nodes: tuple[Node, Node], stack: contextlib.ExitStack
 ) -> None:
     a, b = nodes
-    sup, _ = open_session(stack, a.url, token(a, "supervisor", "maria"))
+    sup, _ = open_session(stack, a.url, token(a, "admin", "maria"))
     token(a, "agent", "ben")  # in the audience, never reads it
     ana, _ = open_session(stack, b.url, token(b, "agent", "ana"))
     announce(sup, "Queue over 40: keep calls short", priority="urgent")
@@ -87,7 +87,7 @@ def test_a_client_catches_up_on_another_node_exactly_once(
 ) -> None:
     a, b = nodes
     agent = token(a, "agent", "ana")
-    sup, _ = open_session(stack, a.url, token(a, "supervisor", "maria"))
+    sup, _ = open_session(stack, a.url, token(a, "admin", "maria"))
     ana, _ = open_session(stack, b.url, agent)
     announce(sup, "one")
     last_seq = next_of(ana, "announcement")["seq"]
@@ -105,7 +105,7 @@ def test_a_node_that_lost_its_subscription_catches_up(
     nodes: tuple[Node, Node], stack: contextlib.ExitStack, redis_server: RedisServer
 ) -> None:
     a, b = nodes
-    sup, _ = open_session(stack, a.url, token(a, "supervisor", "maria"))
+    sup, _ = open_session(stack, a.url, token(a, "admin", "maria"))
     ana, _ = open_session(stack, b.url, token(b, "agent", "ana"))
     redis_server.command("CLIENT", "KILL", "TYPE", "pubsub")  # every node's subscription drops
     for text in ("one", "two", "three"):
@@ -122,12 +122,12 @@ def test_knowledge_review_crosses_nodes(
 ) -> None:
     a, b = nodes
     agent = token(b, "agent", "ana", site="manila")
-    sup, _ = open_session(stack, a.url, token(a, "supervisor", "maria"))
+    sup, _ = open_session(stack, a.url, token(a, "admin", "maria"))
     ana, _ = open_session(stack, b.url, agent)
     ana.send(json.dumps({"type": "submit", "ref": "1", "title": "Card stuck in ATM",
                          "body": "Block the card, then order a new one.", "triggers": ["atm ate my card"]}))  # fmt: skip
     queued = next_of(ana, "submitted")["id"]
-    status, body = a.get("/kb/review", token(a, "supervisor", "lee"))
+    status, body = a.get("/kb/review", token(a, "admin", "lee"))
     assert status == 200
     assert [s["id"] for s in json.loads(body)["pending"]] == [queued]
     sup.send(
@@ -164,7 +164,7 @@ def test_when_redis_is_down_the_supervisor_gets_a_clear_error(
     lonely = RedisServer()
     node = Node(lambda: RedisBackend(lonely.url)).start()
     try:
-        sup, _ = open_session(stack, node.url, token(node, "supervisor", "maria"))
+        sup, _ = open_session(stack, node.url, token(node, "admin", "maria"))
         lonely.stop()
         announce(sup, "anyone there?")
         error = next_of(sup, "error", timeout=60)
@@ -187,7 +187,7 @@ def test_expired_announcements_are_not_replayed(
 ) -> None:
     a, b = nodes
     agent = token(a, "agent", "ana")
-    sup, _ = open_session(stack, a.url, token(a, "supervisor", "maria"))
+    sup, _ = open_session(stack, a.url, token(a, "admin", "maria"))
     announce(sup, "brief", expires_at=time.time() + 0.3)
     announce(sup, "lasting")
     next_of(sup, "announcement")
@@ -204,9 +204,9 @@ def test_a_burst_of_connections_is_served_not_refused(nodes: tuple[Node, Node]) 
     from websockets.asyncio.client import connect as aconnect
 
     a, _ = nodes
-    agent = token(a, "agent", "ana")
+    agents = [token(a, "agent", f"agent{i}") for i in range(300)]  # one token holds 10 at most
 
-    async def one() -> str:
+    async def one(agent: str) -> str:
         async with aconnect(a.url, additional_headers={"Authorization": f"Bearer {agent}"}) as ws:
             await ws.send(json.dumps({"type": "hello", "v": 1, "last_seq": 0}))
             while True:
@@ -215,7 +215,7 @@ def test_a_burst_of_connections_is_served_not_refused(nodes: tuple[Node, Node]) 
                     return "ok"
 
     async def burst() -> list[object]:
-        return await asyncio.gather(*(one() for _ in range(300)), return_exceptions=True)
+        return await asyncio.gather(*(one(agent) for agent in agents), return_exceptions=True)
 
     results = asyncio.run(burst())
     assert [r for r in results if r != "ok"] == []

@@ -494,7 +494,16 @@ def test_fleet_versions_lists_what_each_desktop_said_in_its_hello(
         assert row.split() == ["ana", "manila", "cards", __version__, "pilot", "connected"]
         code = main(["fleet", "versions", "--server", server.url, "--token", agent])
         assert code == 1
-        assert "HTTP 403: only admins list the fleet's versions" in capsys.readouterr().err
+        assert (
+            "HTTP 403: only supervisors and admins list the fleet's versions"
+            in capsys.readouterr().err
+        )
+        for supervisor, site, sees_ana in (("maria", "manila", True), ("lee", "cebu", False)):
+            token = store.create_token(role="supervisor", name=supervisor, site=site)
+            code = main(["fleet", "versions", "--json", "--server", server.url, "--token", token])
+            assert code == 0
+            names = [c["name"] for c in json.loads(capsys.readouterr().out)]
+            assert ("ana" in names) is sees_ana  # a supervisor sees its own sites' desktops
     finally:
         client.stop()
 

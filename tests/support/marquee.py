@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -13,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
@@ -130,16 +132,24 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A throwaway redis-server on a free loopback port, without persistence."""
+    """A throwaway redis-server on a free loopback port; without persistence unless given
+    ``options`` (e.g. ``("--appendonly", "yes")``) and a ``folder`` for its files.
+    ``kill()`` is a real SIGKILL; ``start()`` brings it back on the same port."""
 
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
+    def __init__(self, *options: str, folder: Path | None = None) -> None:
+        if shutil.which("redis-server") is None:
             raise RuntimeError("redis-server is not installed (scripts/bootstrap installs it)")
         self.port = free_port()
+        self.options = options or ("--save", "", "--appendonly", "no")
+        self.folder = folder
+        self._process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        where = ("--dir", str(self.folder)) if self.folder is not None else ()
         self._process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--protected-mode", "yes"],
+            [str(shutil.which("redis-server")), "--port", str(self.port), "--bind", "127.0.0.1",
+             "--protected-mode", "yes", *where, *self.options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 10
@@ -160,11 +170,19 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def command(self, *args: str) -> bytes:
-        """One raw command (inline protocol); returns the first reply bytes."""
+        """One command (RESP, so arguments may hold spaces); returns the first reply bytes."""
+        request = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
         with socket.create_connection(("127.0.0.1", self.port), 2) as s:
-            s.sendall((" ".join(args) + "\r\n").encode())
+            s.sendall(request.encode())
             return s.recv(4096)
 
-    def stop(self) -> None:
-        self._process.terminate()
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no save (what a crash or an OOM kill does)."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGKILL)
         self._process.wait(10)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(10)

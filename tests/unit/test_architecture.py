@@ -19,6 +19,8 @@ CORE = [
     "agent_assist/cti/protocol.py",
     "agent_assist/suggest.py",
     "agent_assist/records.py",
+    "agent_assist/limits.py",
+    "agent_assist/marquee/scope.py",
     *[str(p.relative_to(ROOT)) for p in (ROOT / "agent_assist/risk").glob("*.py")],
     *[str(p.relative_to(ROOT)) for p in (ROOT / "agent_assist/scripts").glob("*.py")],
     "agent_assist/summary.py",

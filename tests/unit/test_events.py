@@ -107,7 +107,8 @@ def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
             "utterance.words[0] is missing 'start'",
         ),
         ('{"type":"suggestion","t":1,"articles":{}}', "suggestion.articles must be a list"),
-        ('{"type":"call","t":NaN,"state":"started"}', "must be finite"),
+        ('{"type":"call","t":NaN,"state":"started"}', "NaN is not a number JSON allows"),
+        ('{"type":"call","t":1e999,"state":"started"}', "must be finite"),
     ],
 )
 def test_bad_events_are_rejected_with_a_clear_message(line: str, message: str) -> None:

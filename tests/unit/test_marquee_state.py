@@ -131,8 +131,41 @@ def test_a_server_behind_the_resume_point_was_reset_and_everything_is_taken_agai
     state.receive(announcement("a1", 40), NOW)
     assert state.receive(welcome(seq=3), NOW) == [welcome(seq=3)]
     assert state.last_seq == 0
-    again = announcement("a1", 2)
-    assert state.receive(again, NOW) == [again]
+    edited = announcement("a1", 2, text="Queue over 50")  # below 40, but the new count
+    assert state.receive(edited, NOW) == [edited]
+    assert state.last_seq == 2
+    assert state.get("a1") == edited
+
+
+def test_what_a_reset_server_resends_unchanged_is_taken_but_not_delivered_twice() -> None:
+    state = ClientState(last_seq=40)
+    state.receive(announcement("a1", 40), NOW)
+    state.receive(Retracted(id="a0", seq=39), NOW)
+    state.receive(welcome(seq=3), NOW)
+    assert state.receive(announcement("a1", 2), NOW) == []  # the same one: nothing new to show
+    assert state.receive(Retracted(id="a0", seq=3), NOW) == []
+    assert state.last_seq == 3  # taken: the next hello resumes from the new count
+    fresh = announcement("a2", 4)
+    assert state.receive(fresh, NOW) == [fresh]
+
+
+def test_a_welcome_of_another_epoch_starts_the_count_again() -> None:
+    state = ClientState(last_seq=5, epoch="e1")
+    state.receive(announcement("a1", 5), NOW)
+    other = Welcome(v=1, role="agent", name="ana", seq=9, epoch="e2")  # ahead, yet another state
+    assert state.receive(other, NOW) == [other]
+    assert (state.last_seq, state.epoch) == (0, "e2")
+    edited = announcement("a1", 2, text="Queue over 50")
+    assert state.receive(edited, NOW) == [edited]
+
+
+def test_a_welcome_of_the_same_epoch_keeps_the_count() -> None:
+    state = ClientState(last_seq=5, epoch="e1")
+    state.receive(Welcome(v=1, role="agent", name="ana", seq=9, epoch="e1"), NOW)
+    assert (state.last_seq, state.epoch) == (5, "e1")
+    state = ClientState(last_seq=5)  # an older app that knew no epoch learns it
+    state.receive(Welcome(v=1, role="agent", name="ana", seq=9, epoch="e1"), NOW)
+    assert (state.last_seq, state.epoch) == (5, "e1")
 
 
 def test_a_server_ahead_of_the_resume_point_keeps_it() -> None:
