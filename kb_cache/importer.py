@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -80,6 +81,15 @@ def article_units(article: Article, learned: Sequence[str] = ()) -> list[tuple[s
     return units
 
 
+class _Unit(NamedTuple):
+    """One embedded text of an article: its kind, text and :func:`text_hash`."""
+
+    article_id: str
+    kind: str
+    text: str
+    hash: str
+
+
 def write_articles(
     db: sqlite_utils.Database,
     articles: list[Article],
@@ -99,10 +109,56 @@ def write_articles(
     KnowledgeError if an id differs only in case from one already stored.
     """
     versions = dict(db.execute("SELECT id, version FROM articles").fetchall())
-    keys = {
-        row[0]: row[1]
-        for row in db.execute("SELECT key, value FROM meta WHERE key LIKE 'content:%'")
-    }
+    _refuse_case_clashes(articles, versions)
+    wanted = _wanted_units(db, articles, versions, deleted=deleted, approved=approved)
+    have = {(row[0], row[1]) for row in db.execute("SELECT article_id, text_hash FROM vectors")}
+    missing = [u for u in wanted if (u.article_id, u.hash) not in have]
+    stored, embedded = _vectors_for(missing, embedder=embedder, known=known)
+    stamp = now_iso()
+    rows, content_keys, replaced, unchanged = _article_rows(
+        db, articles, versions, source=source, stamp=stamp
+    )
+    kept: dict[str, list[str]] = defaultdict(list)
+    for unit in wanted:
+        kept[unit.article_id].append(unit.hash)
+    with db.atomic():  # one transaction; sqlite-utils nests its own writes as savepoints
+        if rows:
+            db.table("articles").upsert_all(rows, pk="id", batch_size=500)
+        db.conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", content_keys)
+        for article_id in replaced:  # phrasings an updated article no longer has
+            keep = kept[article_id]
+            db.execute(
+                f"DELETE FROM vectors WHERE article_id = ? AND text_hash NOT IN ({','.join('?' * len(keep))})",
+                [article_id, *keep],
+            )
+        for article_id in deleted:
+            db.execute("DELETE FROM vectors WHERE article_id = ?", [article_id])
+            db.execute("DELETE FROM articles WHERE id = ?", [article_id])
+            db.execute("DELETE FROM meta WHERE key = ?", [f"content:{article_id}"])
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO vectors(article_id, text_hash, kind, vec) VALUES (?, ?, ?, ?)",
+            (
+                (u.article_id, u.hash, u.kind, stored[(u.article_id, u.hash)])
+                for u in missing
+                if (u.article_id, u.hash) in stored
+            ),
+        )
+        if embedder is not None and stored:
+            set_meta(db, "embed_model", embedder.name)
+        db.conn.executemany(
+            "INSERT INTO phrasings(article_id, text, state, created_at) VALUES (?, ?, 'approved', ?)"
+            " ON CONFLICT(article_id, text) DO UPDATE SET state = 'approved'",
+            [(article_id, text, stamp) for article_id, text in dict.fromkeys(approved)],
+        )
+        for key, value in (meta or {}).items():
+            set_meta(db, key, value)
+        set_meta(db, "content_version", int(get_meta(db, "content_version", "0") or 0) + 1)
+    added = sum(row["version"] == 1 for row in rows)
+    return ImportResult(added, len(rows) - added, unchanged, embedded)
+
+
+def _refuse_case_clashes(articles: Sequence[Article], versions: Mapping[str, int]) -> None:
+    """Raise KnowledgeError if an article's id differs only in case from a stored one."""
     existing = {id_key(i): i for i in versions}
     for article in articles:
         other = existing.get(id_key(article.id))
@@ -111,49 +167,85 @@ def write_articles(
                 f"article id {article.id!r} is already in the cache as {other!r} "
                 "(ids that differ only in case name the same article)"
             )
+
+
+def _wanted_units(
+    db: sqlite_utils.Database,
+    articles: Sequence[Article],
+    versions: Mapping[str, int],
+    *,
+    deleted: Sequence[str],
+    approved: Sequence[tuple[str, str]],
+) -> list[_Unit]:
+    """Every unit the written articles will have, plus newly approved phrasings of others."""
     learned: dict[str, list[str]] = defaultdict(list)
     for article_id, text in db.execute("SELECT article_id, text FROM phrasings ORDER BY id"):
         learned[article_id].append(text)
     for article_id, text in approved:
         learned[article_id].append(text)
-    wanted = [  # article id, kind, text, hash
-        (article.id, kind, text, text_hash(kind, text))
+    wanted = [
+        _Unit(article.id, kind, text, text_hash(kind, text))
         for article in articles
         for kind, text in article_units(article, learned.get(article.id, ()))
     ]
     writing = {article.id for article in articles} | set(deleted)
     wanted += [  # phrasings of articles this write leaves as they are
-        (article_id, "phrasing", text, text_hash("phrasing", text))
+        _Unit(article_id, "phrasing", text, text_hash("phrasing", text))
         for article_id, text in dict.fromkeys(approved)
         if article_id in versions and article_id not in writing
     ]
-    have = {(row[0], row[1]) for row in db.execute("SELECT article_id, text_hash FROM vectors")}
-    missing = [w for w in wanted if (w[0], w[3]) not in have]
-    stored: dict[tuple[str, str], bytes] = {}
-    for w in missing:
-        if known is not None and w[3] in known:
-            stored[(w[0], w[3])] = known[w[3]]
-    to_embed = [w for w in missing if (w[0], w[3]) not in stored]
-    embedded = 0
-    if embedder is not None and to_embed:
-        unique = list(dict.fromkeys(w[2] for w in to_embed))  # shared texts are embedded once
-        computed = dict(zip(unique, embedder.embed(unique), strict=True))
-        stored.update({(w[0], w[3]): encode(computed[w[2]]) for w in to_embed})
-        embedded = len(unique)
-    hashes: dict[str, list[str]] = defaultdict(list)
-    for article_id, _, _, unit_hash in wanted:
-        hashes[article_id].append(unit_hash)
-    added = updated = unchanged = 0
-    stamp = now_iso()
-    rows, content_keys, replaced = [], [], []
+    return wanted
+
+
+def _vectors_for(
+    missing: Sequence[_Unit],
+    *,
+    embedder: Embedder | None,
+    known: Mapping[str, bytes] | None,
+) -> tuple[dict[tuple[str, str], bytes], int]:
+    """Encoded vectors of ``missing`` by (article id, hash): ``known`` first, then embedded.
+
+    Returns them and how many distinct texts were embedded now (a text shared
+    by several articles is embedded once). Without an embedder, only known
+    vectors are returned.
+    """
+    stored = {
+        (u.article_id, u.hash): known[u.hash]
+        for u in missing
+        if known is not None and u.hash in known
+    }
+    to_embed = [u for u in missing if (u.article_id, u.hash) not in stored]
+    if embedder is None or not to_embed:
+        return stored, 0
+    unique = list(dict.fromkeys(u.text for u in to_embed))
+    computed = dict(zip(unique, embedder.embed(unique), strict=True))
+    stored.update({(u.article_id, u.hash): encode(computed[u.text]) for u in to_embed})
+    return stored, len(unique)
+
+
+def _article_rows(
+    db: sqlite_utils.Database,
+    articles: Sequence[Article],
+    versions: Mapping[str, int],
+    *,
+    source: str,
+    stamp: str,
+) -> tuple[list[dict[str, object]], list[tuple[str, str]], list[str], int]:
+    """Rows to upsert, their content keys, the ids they replace, and how many are unchanged."""
+    keys = {
+        row[0]: row[1]
+        for row in db.execute("SELECT key, value FROM meta WHERE key LIKE 'content:%'")
+    }
+    rows: list[dict[str, object]] = []
+    content_keys: list[tuple[str, str]] = []
+    replaced: list[str] = []
+    unchanged = 0
     for article in articles:
         key = article.content_key()
         previous = versions.get(article.id)
         if previous is not None and keys.get(f"content:{article.id}") == key:
             unchanged += 1
             continue
-        added += previous is None
-        updated += previous is not None
         if previous is not None:
             replaced.append(article.id)
         rows.append(
@@ -171,35 +263,7 @@ def write_articles(
             }
         )
         content_keys.append((f"content:{article.id}", key))
-    with db.atomic():  # one transaction; sqlite-utils nests its own writes as savepoints
-        if rows:
-            db.table("articles").upsert_all(rows, pk="id", batch_size=500)
-        db.conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", content_keys)
-        for article_id in replaced:  # phrasings an updated article no longer has
-            keep = hashes[article_id]
-            db.execute(
-                f"DELETE FROM vectors WHERE article_id = ? AND text_hash NOT IN ({','.join('?' * len(keep))})",
-                [article_id, *keep],
-            )
-        for article_id in deleted:
-            db.execute("DELETE FROM vectors WHERE article_id = ?", [article_id])
-            db.execute("DELETE FROM articles WHERE id = ?", [article_id])
-            db.execute("DELETE FROM meta WHERE key = ?", [f"content:{article_id}"])
-        db.conn.executemany(
-            "INSERT OR REPLACE INTO vectors(article_id, text_hash, kind, vec) VALUES (?, ?, ?, ?)",
-            ((w[0], w[3], w[1], stored[(w[0], w[3])]) for w in missing if (w[0], w[3]) in stored),
-        )
-        if embedder is not None and stored:
-            set_meta(db, "embed_model", embedder.name)
-        db.conn.executemany(
-            "INSERT INTO phrasings(article_id, text, state, created_at) VALUES (?, ?, 'approved', ?)"
-            " ON CONFLICT(article_id, text) DO UPDATE SET state = 'approved'",
-            [(article_id, text, stamp) for article_id, text in dict.fromkeys(approved)],
-        )
-        for key, value in (meta or {}).items():
-            set_meta(db, key, value)
-        set_meta(db, "content_version", int(get_meta(db, "content_version", "0") or 0) + 1)
-    return ImportResult(added, updated, unchanged, embedded)
+    return rows, content_keys, replaced, unchanged
 
 
 def import_path(
