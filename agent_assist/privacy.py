@@ -201,19 +201,9 @@ def _read_run(tokens: list[_Token], i: int) -> _Run | None:
             last = j
             if written[1]:  # "...x730": the extension ends the number
                 break
-        elif word in _UNITS:
-            digits += _UNITS[word]
-        elif word in _TEENS:
-            digits += _TEENS[word]
-        elif word in _TENS:
-            if nxt in _UNITS and _UNITS[nxt] != "0" and nxt not in ("o", "oh"):
-                digits += _TENS[word] + _UNITS[nxt]
-                j += 1
-            else:
-                digits += _TENS[word] + "0"
-        elif word in _REPEAT and nxt in _UNITS:
-            digits += _UNITS[nxt] * _REPEAT[word]
-            j += 1
+        elif (spoken := _spoken_digits(word, nxt)) is not None:
+            digits += spoken[0]
+            j += spoken[1]
         elif word == "hundred" and digits:
             digits += "00"
         elif word in _MAGNITUDES and digits:
@@ -238,6 +228,25 @@ def _read_run(tokens: list[_Token], i: int) -> _Run | None:
     if cardinal:
         digits = str(value + int(_cardinal(digits) or 0))
     return _Run(digits, plus, i, last, cardinal)
+
+
+def _spoken_digits(word: str, nxt: str) -> tuple[str, int] | None:
+    """The digits a spoken ``word`` says (given the word after it) and how many more words it took.
+
+    "seven" -> "7"; "fifteen" -> "15"; "forty" "two" -> "42" (one more word);
+    "forty" "oh" -> "40"; "double" "five" -> "55" (one more word); else None.
+    """
+    if word in _UNITS:
+        return _UNITS[word], 0
+    if word in _TEENS:
+        return _TEENS[word], 0
+    if word in _TENS:
+        if nxt in _UNITS and _UNITS[nxt] != "0" and nxt not in ("o", "oh"):
+            return _TENS[word] + _UNITS[nxt], 1
+        return _TENS[word] + "0", 0
+    if word in _REPEAT and nxt in _UNITS:
+        return _UNITS[nxt] * _REPEAT[word], 1
+    return None
 
 
 def _cardinal(digits: str) -> str:
