@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QToolButton,
     QWidget,
 )
 
@@ -90,6 +91,8 @@ class AudiencePicker(QWidget):
         self.filter.setAccessibleName("Find an agent")
         self.filter.setPlaceholderText("Find an agent…")
         self.filter.setClearButtonEnabled(True)
+        for button in self.filter.findChildren(QToolButton):  # Qt's own clear button
+            button.setAccessibleName("Clear the agent search")
         self.filter.textChanged.connect(self._apply_filter)
         self.count = QLabel()
         self.count.setAccessibleName("Who it reaches")

@@ -69,6 +69,7 @@ class FlagFeed(QWidget):
         self.tree = QTreeWidget()
         self.tree.setAccessibleName("Live flag feed, grouped by agent, newest first")
         self.tree.setHeaderLabels(["Agent / time", "Flag", "Severity"])
+        self.tree.header().setAccessibleName("Flag feed columns")
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)
         self.tree.setColumnWidth(0, 190)
