@@ -133,7 +133,7 @@ def test_a_large_site_comes_in_several_frames_each_within_the_limit(
         )
     maria, _ = open_session(stack, node.url, tokens["maria"])
     maria.send(json.dumps({"type": "directory"}))
-    raw = []
+    raw: list[str] = []
     while not raw or json.loads(raw[-1])["more"]:
         frame = maria.recv(timeout=10)
         assert isinstance(frame, str)
