@@ -72,20 +72,21 @@ class AnnouncementRow(QFrame):
         self.retract = QPushButton("Retract")
         self.resend = QPushButton("Resend")
         self.resend.hide()
+        self.receipts.setMinimumWidth(1)  # long counts are cut, never widening the row
         top = QHBoxLayout()
-        for widget, stretch in ((self.priority, 0), (self.receipts, 1), (self.who, 0)):
-            top.addWidget(widget, stretch)
-        top.addWidget(self.edit)
-        top.addWidget(self.retract)
-        nag = QHBoxLayout()
-        nag.addWidget(self.reminder, 1)
-        nag.addWidget(self.resend)
+        top.addWidget(self.priority)
+        top.addWidget(self.receipts, 1)
+        buttons = QHBoxLayout()
+        for button in (self.who, self.edit, self.retract):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.resend)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(top)
-        for widget in (self.text, self.details, self.pending):
+        for widget in (self.text, self.details, self.pending, self.reminder):
             layout.addWidget(widget)
-        layout.addLayout(nag)
+        layout.addLayout(buttons)
         self.message = message
         self.update_message(message)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -56,9 +56,8 @@ class StatusLine:
             f"background:{background}; color:{foreground}; padding:6px; font-weight:bold;"
         )
         self.connection = plain_label("Connecting…", name="Connection state")
-        self.notice = plain_label(name="Latest message")
-        for label in (self.connection, self.notice):  # one line: long text is cut, not widening
-            label.setMinimumWidth(1)
+        self.notice = plain_label(name="Latest message", wrap=True)
+        self.connection.setMinimumWidth(1)  # long text is cut, not widening the window
         self.line = QHBoxLayout()
         self.line.addWidget(self.connection)
         self.line.addWidget(self.notice, 1)
@@ -157,6 +156,7 @@ class ActivePage(QWidget):
         self.scroller = QScrollArea()
         self.scroller.setAccessibleName("Active announcements")
         self.scroller.setWidgetResizable(True)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroller.setWidget(self.list_host)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QGraphicsOpacityEffect,
@@ -51,6 +52,7 @@ __all__ = [
     "SupervisorConsole",
 ]
 
+_FIT_TRIES = 20  # looks for the window manager's frame, 100 ms apart
 _RESEND_NAMES = 100  # agents named in one resend (a frame holds at most MAX_FRAME bytes)
 
 
@@ -97,6 +99,7 @@ class SupervisorConsole(QWidget):
         self.flags.critical.connect(self._critical)
         self.alert = AlertBar(theme)
         self.alert.show_requested.connect(self._show_flagged)
+        self.alert.dismiss.clicked.connect(self._update_titles)
         self.status = StatusLine(theme)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Console sections")
@@ -122,7 +125,37 @@ class SupervisorConsole(QWidget):
         self._presence.start()
         self._grey(True)
         self._update_titles()
-        self.resize(520, 700)
+        self.resize(540, 700)
+        self._fitted = False
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """On first show, once the window manager has framed it: fit inside the screen."""
+        super().showEvent(event)
+        if not self._fitted:
+            self._fitted = True
+            QTimer.singleShot(0, lambda: self.fit_on_screen(tries=_FIT_TRIES))
+
+    def fit_on_screen(self, *, tries: int = 0) -> None:
+        """Shrink and move the window so that all of it, frame included, is on its screen.
+
+        The frame is known only once the window manager has wrapped the window; until
+        then (no frame yet) it looks again every 100 ms, ``tries`` more times.
+        """
+        screen = self.screen()
+        if screen is None:
+            return
+        frame = self.frameGeometry()
+        if frame.size() == self.size() and tries > 0:
+            QTimer.singleShot(100, lambda: self.fit_on_screen(tries=tries - 1))
+            return
+        room = screen.availableGeometry()
+        extra_w, extra_h = frame.width() - self.width(), frame.height() - self.height()
+        width = min(self.width(), room.width() - extra_w)
+        height = min(self.height(), room.height() - extra_h)
+        self.resize(width, height)
+        left = min(max(frame.left(), room.left()), room.right() + 1 - width - extra_w)
+        top = min(max(frame.top(), room.top()), room.bottom() + 1 - height - extra_h)
+        self.move(left, top)
 
     # -- the parts tests and the composition root reach -----------------------------------
 
@@ -345,9 +378,8 @@ class SupervisorConsole(QWidget):
         )
         if m.id not in self._reminded or now - since >= limit:
             self._reminded[m.id] = now
-            short = m.text if len(m.text) <= 40 else m.text[:39] + "…"
             self.show_notice(
-                f"Reminder: {len(waiting)} have not acknowledged “{short}”. Resend it from Active."
+                f"Reminder: {len(waiting)} have not acknowledged an urgent announcement (Active)."
             )
             QApplication.alert(self)
         self._update_titles()
@@ -364,6 +396,7 @@ class SupervisorConsole(QWidget):
     def _tab_shown(self, index: int) -> None:
         if self.tabs.widget(index) is self.flags:
             self.alert.clear()
+            self._update_titles()
 
     def _update_titles(self) -> None:
         nagging = sum(1 for r in self._rows.values() if not r.resend.isHidden())

@@ -584,6 +584,7 @@ def test_a_critical_flag_raises_an_alert_that_leads_to_the_agents_flags(
     assert console.tabs.currentWidget() is console.flags
     assert [n.agent for n in console.flags.shown()] == ["Dana"]
     assert console.alert.isHidden()
+    assert console.tabs.tabText(2) == "&Flags (2)"  # looked at: no longer shouting
 
 
 def test_the_flag_feed_keeps_only_the_newest_notices(console: SupervisorConsole) -> None:
