@@ -56,6 +56,20 @@ _FIT_TRIES = 20  # looks for the window manager's frame, 100 ms apart
 _RESEND_NAMES = 100  # agents named in one resend (a frame holds at most MAX_FRAME bytes)
 
 
+def indicator_style(theme: Theme) -> str:
+    """Tick boxes (check boxes and the pickers' items) outlined in the theme's own colours,
+    so an unticked one shows on a dark background; a ticked one is filled with the accent."""
+    return (
+        "QCheckBox::indicator, QListView::indicator {"
+        f" width: 13px; height: 13px; border: 2px solid {theme.text};"
+        f" background: {theme.panel}; border-radius: 2px; }}"
+        "QCheckBox::indicator:checked, QListView::indicator:checked {"
+        f" background: {theme.accent}; border-color: {theme.text}; }}"
+        "QCheckBox::indicator:disabled, QListView::indicator:disabled {"
+        f" border-color: {theme.muted}; }}"
+    )
+
+
 class SupervisorConsole(QWidget):
     """Compose, active announcements with receipts and presence, grouped flags, team stats.
 
@@ -125,6 +139,8 @@ class SupervisorConsole(QWidget):
         self._presence.start()
         self._grey(True)
         self._update_titles()
+        if theme.name != "light":  # the style draws unticked boxes dark on dark: outline them
+            self.setStyleSheet(indicator_style(theme))
         self.resize(540, 700)
         self._fitted = False
 

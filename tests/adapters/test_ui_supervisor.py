@@ -689,3 +689,16 @@ def test_every_interactive_widget_has_an_accessible_name(console: SupervisorCons
     assert len(widgets) >= 20  # composer, pickers, tabs, list, feed, filters, the row's buttons
     unnamed = [f"{type(w).__name__} {w.objectName()}" for w in widgets if not w.accessibleName()]
     assert unnamed == []
+
+
+def test_on_a_dark_theme_tick_boxes_are_outlined_in_the_text_colour(
+    qtbot: QtBot, clock: Clock
+) -> None:
+    dark = theme_named("dark")
+    console = SupervisorConsole(theme=dark, now=clock)
+    qtbot.addWidget(console)
+    assert f"border: 2px solid {dark.text}" in console.styleSheet()
+    assert "QListView::indicator" in console.styleSheet()  # the pickers' items too
+    light = SupervisorConsole(theme=THEME, now=clock)
+    qtbot.addWidget(light)
+    assert light.styleSheet() == ""  # the style's own boxes show on light backgrounds
