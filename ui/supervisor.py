@@ -58,8 +58,11 @@ _RESEND_NAMES = 100  # agents named in one resend (a frame holds at most MAX_FRA
 
 def indicator_style(theme: Theme) -> str:
     """Tick boxes (check boxes and the pickers' items) outlined in the theme's own colours,
-    so an unticked one shows on a dark background; a ticked one is filled with the accent."""
+    so an unticked one shows on a dark background; a ticked one is filled with the accent.
+    Text fields and lists get a border in the theme's border colour for the same reason."""
     return (
+        "QPlainTextEdit, QLineEdit, QListView, QTreeView {"
+        f" border: 1px solid {theme.border}; }}"
         "QCheckBox::indicator, QListView::indicator {"
         f" width: 13px; height: 13px; border: 2px solid {theme.text};"
         f" background: {theme.panel}; border-radius: 2px; }}"
