@@ -102,7 +102,7 @@ class AudiencePicker(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.everyone, 0, 0, 1, 3)
         for column, (title, box) in enumerate(
-            (("S&ites", self.sites), ("&Teams", self.teams), ("A&gents", self.agents))
+            (("S&ites", self.sites), ("Tea&ms", self.teams), ("A&gents", self.agents))
         ):
             label = QLabel(title)
             label.setBuddy(box)

@@ -259,7 +259,10 @@ class SupervisorConsole(QWidget):
         announcement naming them (idempotent: each resend has its own key)."""
         row = self._rows.get(announcement_id)
         names = () if row is None else row.unacknowledged()
-        if row is None or not names or not self.connected:
+        if row is None or not names:
+            return
+        if not self.connected:
+            self.show_notice("Not connected: resend once the console has reconnected.")
             return
         now = self._now()
         m = row.message
