@@ -1,5 +1,6 @@
 """The console's frame: the connection banner and status line, the critical-flag alert, and the
-Active tab's list with its reminder setting.
+Active tab's list with its reminder setting; fitting the window on its screen and tick boxes
+that show on every theme.
 
 The banner speaks plainly: "Disconnected — reconnecting…" whatever the network
 error was (exception names never reach the screen); only a reason the supervisor
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -26,7 +27,15 @@ from agent_assist.marquee import protocol as proto
 from ui.console_rows import AnnouncementRow, plain_label
 from ui.theme import Theme
 
-__all__ = ["RECONNECTING", "ActivePage", "AlertBar", "StatusLine", "banner_text"]
+__all__ = [
+    "RECONNECTING",
+    "ActivePage",
+    "AlertBar",
+    "StatusLine",
+    "banner_text",
+    "fit_on_screen",
+    "indicator_style",
+]
 
 RECONNECTING = "Disconnected — reconnecting…"
 # reasons a retry cannot fix, as the marquee client words them, and what to tell the supervisor
@@ -182,3 +191,43 @@ class ActivePage(QWidget):
         self._list.removeWidget(row)
         row.hide()
         row.deleteLater()
+
+
+def indicator_style(theme: Theme) -> str:
+    """Tick boxes (check boxes and the pickers' items) outlined in the theme's own colours,
+    so an unticked one shows on a dark background; a ticked one is filled with the accent.
+    Text fields and lists get a border in the theme's border colour for the same reason."""
+    return (
+        "QPlainTextEdit, QLineEdit, QListView, QTreeView {"
+        f" border: 1px solid {theme.border}; }}"
+        "QCheckBox::indicator, QListView::indicator {"
+        f" width: 13px; height: 13px; border: 2px solid {theme.text};"
+        f" background: {theme.panel}; border-radius: 2px; }}"
+        "QCheckBox::indicator:checked, QListView::indicator:checked {"
+        f" background: {theme.accent}; border-color: {theme.text}; }}"
+        "QCheckBox::indicator:disabled, QListView::indicator:disabled {"
+        f" border-color: {theme.muted}; }}"
+    )
+
+
+def fit_on_screen(window: QWidget, *, tries: int = 0) -> None:
+    """Shrink and move ``window`` so that all of it, frame included, is on its screen.
+
+    The frame is known only once the window manager has wrapped the window; until
+    then (no frame yet) it looks again every 100 ms, ``tries`` more times.
+    """
+    screen = window.screen()
+    if screen is None:
+        return
+    frame = window.frameGeometry()
+    if frame.size() == window.size() and tries > 0:
+        QTimer.singleShot(100, lambda: fit_on_screen(window, tries=tries - 1))
+        return
+    room = screen.availableGeometry()
+    extra_w, extra_h = frame.width() - window.width(), frame.height() - window.height()
+    width = min(window.width(), room.width() - extra_w)
+    height = min(window.height(), room.height() - extra_h)
+    window.resize(width, height)
+    left = min(max(frame.left(), room.left()), room.right() + 1 - width - extra_w)
+    top = min(max(frame.top(), room.top()), room.bottom() + 1 - height - extra_h)
+    window.move(left, top)

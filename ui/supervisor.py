@@ -39,7 +39,13 @@ from agent_assist.marquee.state import ClientState, importance
 from ui.console_compose import EXPIRY_CHOICES, PRIORITIES, Composer
 from ui.console_flags import FEED_LIMIT, PRIVACY_NOTE, FlagFeed
 from ui.console_rows import AnnouncementRow, span
-from ui.console_status import ActivePage, AlertBar, StatusLine
+from ui.console_status import (
+    ActivePage,
+    AlertBar,
+    StatusLine,
+    fit_on_screen,
+    indicator_style,
+)
 from ui.team import TeamView
 from ui.theme import Theme
 
@@ -54,23 +60,6 @@ __all__ = [
 
 _FIT_TRIES = 20  # looks for the window manager's frame, 100 ms apart
 _RESEND_NAMES = 100  # agents named in one resend (a frame holds at most MAX_FRAME bytes)
-
-
-def indicator_style(theme: Theme) -> str:
-    """Tick boxes (check boxes and the pickers' items) outlined in the theme's own colours,
-    so an unticked one shows on a dark background; a ticked one is filled with the accent.
-    Text fields and lists get a border in the theme's border colour for the same reason."""
-    return (
-        "QPlainTextEdit, QLineEdit, QListView, QTreeView {"
-        f" border: 1px solid {theme.border}; }}"
-        "QCheckBox::indicator, QListView::indicator {"
-        f" width: 13px; height: 13px; border: 2px solid {theme.text};"
-        f" background: {theme.panel}; border-radius: 2px; }}"
-        "QCheckBox::indicator:checked, QListView::indicator:checked {"
-        f" background: {theme.accent}; border-color: {theme.text}; }}"
-        "QCheckBox::indicator:disabled, QListView::indicator:disabled {"
-        f" border-color: {theme.muted}; }}"
-    )
 
 
 class SupervisorConsole(QWidget):
@@ -152,29 +141,7 @@ class SupervisorConsole(QWidget):
         super().showEvent(event)
         if not self._fitted:
             self._fitted = True
-            QTimer.singleShot(0, lambda: self.fit_on_screen(tries=_FIT_TRIES))
-
-    def fit_on_screen(self, *, tries: int = 0) -> None:
-        """Shrink and move the window so that all of it, frame included, is on its screen.
-
-        The frame is known only once the window manager has wrapped the window; until
-        then (no frame yet) it looks again every 100 ms, ``tries`` more times.
-        """
-        screen = self.screen()
-        if screen is None:
-            return
-        frame = self.frameGeometry()
-        if frame.size() == self.size() and tries > 0:
-            QTimer.singleShot(100, lambda: self.fit_on_screen(tries=tries - 1))
-            return
-        room = screen.availableGeometry()
-        extra_w, extra_h = frame.width() - self.width(), frame.height() - self.height()
-        width = min(self.width(), room.width() - extra_w)
-        height = min(self.height(), room.height() - extra_h)
-        self.resize(width, height)
-        left = min(max(frame.left(), room.left()), room.right() + 1 - width - extra_w)
-        top = min(max(frame.top(), room.top()), room.bottom() + 1 - height - extra_h)
-        self.move(left, top)
+            QTimer.singleShot(0, lambda: fit_on_screen(self, tries=_FIT_TRIES))
 
     # -- the parts tests and the composition root reach -----------------------------------
 

@@ -40,7 +40,7 @@ from agent_assist.marquee.protocol import (
     Seen,
     Welcome,
 )
-from ui.console_status import RECONNECTING
+from ui.console_status import RECONNECTING, fit_on_screen
 from ui.supervisor import FEED_LIMIT, PRIVACY_NOTE, SupervisorConsole
 from ui.theme import theme_named
 
@@ -702,3 +702,15 @@ def test_on_a_dark_theme_tick_boxes_are_outlined_in_the_text_colour(
     light = SupervisorConsole(theme=THEME, now=clock)
     qtbot.addWidget(light)
     assert light.styleSheet() == ""  # the style's own boxes show on light backgrounds
+
+
+def test_the_console_is_brought_wholly_onto_its_screen(qtbot: QtBot, clock: Clock) -> None:
+    console = SupervisorConsole(theme=THEME, now=clock)
+    qtbot.addWidget(console)
+    screen = console.screen()
+    assert screen is not None
+    room = screen.availableGeometry()
+    console.resize(room.width() + 300, room.height() + 300)
+    console.move(room.left() - 50, room.top() - 80)
+    fit_on_screen(console)
+    assert room.contains(console.frameGeometry())
