@@ -62,13 +62,13 @@ asyncio.run(main())
 TYPES = [
     "hello", "welcome", "announce", "announced", "edit", "retract", "ack", "receipts",
     "announcement", "retracted", "synced", "receipt_list", "error", "flag_summary",
-    "flag_notice", "submit", "submitted", "review", "reviewed",
+    "flag_notice", "submit", "submitted", "review", "reviewed", "directory", "directory_list",
 ]  # fmt: skip
 FIELDS = [
     "v", "last_seq", "client", "epoch", "text", "priority", "audience", "starts_at",
     "expires_at", "key", "id", "seq", "kind", "severity", "at", "ref", "title", "body", "tags",
     "triggers", "decision", "reason", "article_id", "department", "authority", "all", "sites",
-    "teams", "agents", "x",
+    "teams", "agents", "more", "online", "name", "site", "team", "x",
 ]  # fmt: skip
 
 hostile_chars = st.characters(
@@ -120,6 +120,7 @@ TEMPLATES = {  # valid values; messages() makes one field hostile half of the ti
     "retract": lambda d: {"id": "@announcement"},
     "ack": lambda d: {"id": "@announcement"},
     "receipts": lambda d: {"id": "@announcement"},
+    "directory": lambda d: {},
     "flag_summary": lambda d: {"kind": d(st.sampled_from(["hot_mic", "rudeness"])),
                                "severity": d(st.sampled_from(["info", "critical"])), "at": 1.7e9},
     "submit": lambda d: {"ref": d(st.sampled_from(["1", "2"])), "title": d(words), "body": "Step 1.\nStep 2.",

@@ -197,7 +197,11 @@ def _supervisor_console(
     if client is None:
         console.set_connection_state("disconnected: no server or token (use --server and --token)")
     else:
-        console.send_requested.connect(lambda m: client.send_soon(m, on_failure=report))
+        from agent_assist.app.console_link import link_console
+
+        console.send_requested.connect(
+            link_console(console, client, run_on_main=bridge.run_on_main)
+        )
     return console
 
 

@@ -98,6 +98,9 @@ class Backend(Protocol):
         """Who has seen it and who in its audience has not, inside ``viewer``; None when not
         active or not visible to ``viewer``."""
 
+    async def agents(self) -> list[tuple[str, str, str]]:
+        """(name, site, team) of every live agent token (the directory filters by scope)."""
+
     async def publish(self, routed: Routed) -> None:
         """Report a live-only message (flag notices, reviews, receipt updates) to every node."""
 
@@ -190,6 +193,11 @@ class LocalBackend:
     async def identify(self, token: str) -> Identity | None:
         """See :meth:`Backend.identify`."""
         return self.store.identify(token)
+
+    @_sqlite_errors
+    async def agents(self) -> list[tuple[str, str, str]]:
+        """See :meth:`Backend.agents`."""
+        return [(a.name, a.site, a.team) for a in self.store.agents()]
 
     @_sqlite_errors
     async def revoked_since(self, since: float) -> list[tuple[str, float]]:

@@ -20,10 +20,12 @@ Client -> server: ``hello`` (resume after a gap: the last ``seq`` seen and the
 ``epoch`` it belongs to; the app's ``version`` and update ``channel``), ``announce`` (with an optional idempotency ``key``:
 a repeat returns the announcement already stored), ``edit``, ``retract``
 (supervisors and admins), ``ack`` (read receipt), ``receipts`` (ask who has
-seen an announcement). Server -> client: ``welcome`` (again mid-connection when
+seen an announcement), ``directory`` (supervisors and admins: whom may I address?). Server -> client: ``welcome`` (again mid-connection when
 the server's state was reset: a new ``epoch``), ``announcement``, ``announced``
 (the answer to a keyed ``announce``), ``retracted``, ``synced`` (catch-up done),
-``receipt_list``, ``error``. Authentication is the bearer token of the
+``receipt_list``, ``directory_list`` (the sites, teams and agents inside the
+asker's scope, each agent marked online or not; split over several frames with
+``more`` set on all but the last), ``error``. Authentication is the bearer token of the
 WebSocket handshake, not a message.
 
 Opt-in agent flag feed: an agent's app sends ``flag_summary`` (kind, severity,
@@ -66,12 +68,15 @@ __all__ = [
     "Announcement",
     "Audience",
     "CallStats",
+    "Directory",
+    "DirectoryList",
     "Edit",
     "ErrorMessage",
     "FlagCount",
     "FlagNotice",
     "FlagSummary",
     "Hello",
+    "Member",
     "Message",
     "ProtocolError",
     "ReceiptList",
@@ -307,6 +312,41 @@ class ReceiptList(_Message):
 
 
 @dataclass(frozen=True, slots=True)
+class Directory(_Message):
+    """Supervisor -> server: whom may I address? (answered by one or more directory_list)."""
+
+    TYPE: ClassVar[str] = "directory"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One agent a supervisor may address: name, site and team ("" when the token has none),
+    and whether one of its desktops is connected to the answering node."""
+
+    name: str
+    site: str = ""
+    team: str = ""
+    online: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryList(_Message):
+    """Server -> supervisor: the sites, teams and agents inside its scope (all names distinct).
+
+    A long directory comes in several frames; every frame but the last has ``more``
+    set, and the asker joins their lists. An admin's sites and teams are those its
+    agents belong to; a supervisor's are those of its token (teams: of its agents
+    when the token names none).
+    """
+
+    TYPE: ClassVar[str] = "directory_list"
+    sites: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    agents: tuple[Member, ...] = ()
+    more: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorMessage(_Message):
     """Server -> client: a request refused; ``code`` says why, ``ref`` names what."""
 
@@ -437,6 +477,8 @@ Message: TypeAlias = Union[  # noqa: UP007 - a runtime alias
     Retracted,
     Synced,
     ReceiptList,
+    Directory,
+    DirectoryList,
     ErrorMessage,
     FlagSummary,
     FlagNotice,
@@ -522,6 +564,8 @@ def _check_semantics(message: _Message) -> None:
             and message.expires_at <= message.starts_at
         ):
             raise ProtocolError(f"{message.TYPE}.expires_at must be after starts_at")
+    if isinstance(message, DirectoryList):
+        _check_directory(message)
     if isinstance(message, FlagSummary | FlagNotice) and not _KIND.match(message.kind):
         raise ProtocolError(f"{message.TYPE}.kind is not a flag kind")
     if isinstance(message, Submit):
@@ -552,6 +596,23 @@ def _check_semantics(message: _Message) -> None:
             raise ProtocolError("hello.client is not a short plain name")
     if isinstance(message, CallStats):
         _check_stats(message)
+
+
+def _check_directory(message: DirectoryList) -> None:
+    """Every name a valid audience name, none twice; an agent's site and team may be blank."""
+    for field, names in (("sites", message.sites), ("teams", message.teams)):
+        if len(set(names)) != len(names):
+            raise ProtocolError(f"directory_list.{field} names one twice")
+        for item in names:
+            if (problem := name_problem(item)) is not None:
+                raise ProtocolError(f"directory_list.{field}: {item!r} {problem}")
+    places = [(m.name, m.site, m.team) for m in message.agents]
+    if len(set(places)) != len(places):
+        raise ProtocolError("directory_list.agents lists one agent twice")
+    for member in message.agents:
+        for field, value in (("name", member.name), ("site", member.site), ("team", member.team)):
+            if (value or field == "name") and (problem := name_problem(value)) is not None:
+                raise ProtocolError(f"directory_list.agents: {field} {value!r} {problem}")
 
 
 def _check_stats(message: CallStats) -> None:

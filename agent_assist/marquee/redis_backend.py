@@ -530,6 +530,10 @@ class RedisBackend:
         )
         return True
 
+    async def agents(self) -> list[tuple[str, str, str]]:
+        """See :meth:`~agent_assist.marquee.backend.Backend.agents`."""
+        return await self.tokens.agents()
+
     async def receipts(self, announcement_id: str, viewer: Scope) -> ReceiptList | None:
         """See :meth:`~agent_assist.marquee.backend.Backend.receipts`."""
         current = await self.current(announcement_id)

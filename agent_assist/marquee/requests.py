@@ -3,7 +3,8 @@
 :class:`Requests` checks each frame against the token's rate limit (per token,
 across its connections), decodes it, checks the token's role and scope, and
 carries it out on the backend: announce (idempotent with a key), edit, retract,
-acknowledge (only what was for the agent), receipts, flag summaries, team
+acknowledge (only what was for the agent), receipts, the directory (whom a
+supervisor may address, and who of them is online here), flag summaries, team
 stats (``call_stats``, agents only), knowledge submissions (resolutions, or
 phrasings of an existing article) and reviews. Refusals are ``error`` messages; nothing a client
 sends can fail the connection.
@@ -16,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -32,6 +33,7 @@ from agent_assist.marquee.protocol import (
     Announced,
     Announcement,
     CallStats,
+    Directory,
     Edit,
     ErrorMessage,
     FlagNotice,
@@ -46,7 +48,8 @@ from agent_assist.marquee.protocol import (
     decode,
     encode,
 )
-from agent_assist.marquee.scope import Routed, Scope, addressing_problem, reaches
+from agent_assist.marquee.scope import Routed, Scope, addressing_problem, directory, reaches
+from agent_assist.marquee.tokens import Identity
 
 __all__ = ["Requests"]
 
@@ -65,8 +68,10 @@ class Requests:
         flag_feed: bool,
         metrics: Counter[str],
         spawn: Callable[[Coroutine[Any, Any, None]], None],
+        online: Callable[[], Iterable[Identity]] = lambda: (),
     ) -> None:
         self.backend = backend
+        self._online = online  # who is connected to this node (the directory's presence)
         self.limits = limits
         self.flag_feed = flag_feed
         self.metrics = metrics
@@ -91,7 +96,7 @@ class Requests:
             return  # being closed: ignore what is still queued
         self.metrics["messages"] += 1
         ident = client.identity
-        read = ident.can_broadcast and _is_receipts_request(frame)
+        read = ident.can_broadcast and _is_read_request(frame)
         buckets = self._reads if read else self._sent
         if not buckets.take(ident.token, time.monotonic()):
             client.strikes += 1
@@ -113,7 +118,7 @@ class Requests:
             log.info("bad message from %s: %s", ident.name, exc)
             await self.error(client, exc.code, str(exc))
             return
-        if isinstance(message, Announce | Edit | Retract | Receipts | Review) and not (
+        if isinstance(message, Announce | Edit | Retract | Receipts | Review | Directory) and not (
             ident.can_broadcast
         ):
             self.metrics["forbidden"] += 1
@@ -166,6 +171,10 @@ class Requests:
                 await self._not_found(client, message.id)
             else:
                 await client.connection.send(encode(receipts))
+        elif isinstance(message, Directory):
+            here = {(i.name, i.site, i.team) for i in self._online() if i.role == "agent"}
+            for frame in directory(ident.scope, await self.backend.agents(), here):
+                await client.connection.send(encode(frame))
         elif isinstance(message, FlagSummary):
             await self._flag_summary(client, message)
         elif isinstance(message, CallStats):  # team stats (issue 15)
@@ -242,10 +251,10 @@ class Requests:
             await client.connection.send(encode(ErrorMessage(code=code, message=message, ref=ref)))
 
 
-def _is_receipts_request(frame: str | bytes) -> bool:
-    """A cheap look at a frame's type, before the full decode (which the rate limit guards)."""
-    return (
-        isinstance(frame, str)
-        and len(frame) < 200
-        and '"type":"receipts"' in frame.replace(" ", "")
-    )
+def _is_read_request(frame: str | bytes) -> bool:
+    """Receipts or directory? A cheap look at a frame's type, before the full decode (which
+    the rate limit guards)."""
+    if not isinstance(frame, str) or len(frame) >= 200:
+        return False
+    squeezed = frame.replace(" ", "")
+    return '"type":"receipts"' in squeezed or '"type":"directory"' in squeezed

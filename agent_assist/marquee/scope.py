@@ -17,10 +17,19 @@ scope; it may edit or retract one only if it was made inside its scope.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from agent_assist.marquee.protocol import Announcement, Audience, Message, Retracted
+from agent_assist.marquee.protocol import (
+    MAX_FRAME,
+    Announcement,
+    Audience,
+    DirectoryList,
+    Member,
+    Message,
+    Retracted,
+)
 
 __all__ = [
     "EVERYWHERE",
@@ -29,6 +38,7 @@ __all__ = [
     "Scope",
     "addressing_problem",
     "delivers_to",
+    "directory",
     "reaches",
     "receipts_in_scope",
 ]
@@ -200,3 +210,51 @@ def receipts_in_scope(
         }
     )
     return seen, pending
+
+
+_FRAME_BUDGET = MAX_FRAME - 1024  # bytes of names per directory_list frame (the rest: JSON)
+
+
+def directory(
+    viewer: Scope,
+    agents: list[tuple[str, str, str]],
+    online: set[tuple[str, str, str]],
+) -> list[DirectoryList]:
+    """What a token of ``viewer``'s scope may address, as directory_list frames in order.
+
+    ``agents``: (name, site, team) of every live agent token; ``online``: those with a
+    desktop connected. Only agents inside ``viewer`` are listed, once each, by name.
+    Sites and teams: the scope's own, or (where the scope is open) those of its agents.
+    Each frame stays under ``MAX_FRAME``; every one but the last has ``more`` set.
+    """
+    if viewer.empty:
+        return [DirectoryList()]
+    inside = sorted({a for a in agents if viewer.admits(site=a[1], team=a[2])})
+    sites = viewer.sites if viewer.sites is not None else {s for _, s, _ in inside if s}
+    teams = viewer.teams if viewer.teams is not None else {t for _, _, t in inside if t}
+    members = [Member(*a, online=a in online) for a in inside]
+    items: list[tuple[int, str | Member]] = [
+        *((0, s) for s in sorted(set(sites))),
+        *((1, t) for t in sorted(set(teams))),
+        *((2, m) for m in members),
+    ]
+    frames: list[tuple[list[str], list[str], list[Member]]] = [([], [], [])]
+    size = 0
+    for slot, item in items:
+        # an agent's JSON: its three names and about 40 bytes of keys and punctuation
+        text = [item.name, item.site, item.team] if isinstance(item, Member) else item
+        cost = len(json.dumps(text, ensure_ascii=False).encode()) + 40
+        if size + cost > _FRAME_BUDGET:
+            frames.append(([], [], []))
+            size = 0
+        if isinstance(item, Member):
+            frames[-1][2].append(item)
+        else:
+            frames[-1][slot].append(item)  # type: ignore[arg-type]
+        size += cost
+    return [
+        DirectoryList(
+            sites=tuple(f[0]), teams=tuple(f[1]), agents=tuple(f[2]), more=i < len(frames) - 1
+        )
+        for i, f in enumerate(frames)
+    ]

@@ -113,6 +113,7 @@ class MarqueeServer:
             flag_feed=flag_feed,
             metrics=self.metrics,
             spawn=self._spawn,
+            online=lambda: (client.identity for client in self.fanout.clients),
         )
         self.web = Web(self.backend, limits=self.limits, metrics=self.metrics)
         self.fleet = self.web.fleet  # what each desktop said in its last hello

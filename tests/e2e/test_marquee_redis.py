@@ -219,3 +219,21 @@ def test_a_burst_of_connections_is_served_not_refused(nodes: tuple[Node, Node]) 
 
     results = asyncio.run(burst())
     assert [r for r in results if r != "ok"] == []
+
+
+def test_the_directory_lists_the_agents_redis_holds_within_the_supervisors_scope(
+    nodes: tuple[Node, Node], stack: contextlib.ExitStack
+) -> None:
+    a, b = nodes
+    backend = a.backend
+    assert isinstance(backend, RedisBackend)
+    sup = str(a.call(backend.create_token(role="supervisor", name="lee", site=("iloilo",))))
+    token(b, "agent", "ivy", site="iloilo")
+    token(b, "agent", "jo", site="davao")  # another site: not lee's
+    ian_desk = token(b, "agent", "ian", site="iloilo")
+    open_session(stack, a.url, ian_desk)  # ian's desktop is on lee's node
+    ws, _ = open_session(stack, a.url, sup)
+    ws.send(json.dumps({"type": "directory"}))
+    frame = next_of(ws, "directory_list")
+    assert frame["sites"] == ["iloilo"]
+    assert [(m["name"], m["online"]) for m in frame["agents"]] == [("ian", True), ("ivy", False)]

@@ -17,9 +17,12 @@ from agent_assist.marquee.protocol import (
     Announce,
     Announcement,
     Audience,
+    Directory,
+    DirectoryList,
     Edit,
     ErrorMessage,
     Hello,
+    Member,
     ProtocolError,
     ReceiptList,
     Retract,
@@ -147,3 +150,46 @@ def test_validate_refuses_what_a_peer_would_refuse() -> None:
     validate(Submit(ref="r1", title="Reset a PIN", body="Cards, then Reset PIN."))
     with pytest.raises(ProtocolError, match="markup"):
         validate(Submit(ref="r1", title="<b>Reset</b>", body="Cards."))
+
+
+# -- the directory: whom a supervisor may address (issue 11, item 15) ------------------------
+
+DIRECTORY = DirectoryList(
+    sites=("manila", "cebu"),
+    teams=("cards",),
+    agents=(Member("Dana", "manila", "cards", online=True), Member("Eli")),
+    more=True,
+)
+
+
+def test_a_directory_request_and_its_answer_round_trip() -> None:
+    assert decode(encode(Directory())) == Directory()
+    assert decode(encode(DIRECTORY)) == DIRECTORY
+
+
+def test_an_agent_without_site_or_team_is_listed_with_blanks() -> None:
+    message = decode('{"type":"directory_list","agents":[{"name":"Eli"}]}')
+    assert message == DirectoryList(agents=(Member("Eli", "", "", online=False),))
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        ('{"type":"directory","sites":["x"]}', "unknown field 'sites'"),
+        ('{"type":"directory_list","sites":[""]}', "directory_list.sites: '' is empty"),
+        ('{"type":"directory_list","teams":[" a"]}', "has spaces around it"),
+        ('{"type":"directory_list","sites":["a,b"]}', "contains a comma"),
+        ('{"type":"directory_list","sites":["a","a"]}', "names one twice"),
+        ('{"type":"directory_list","sites":["a\\u202eb"]}', "U+202E"),
+        ('{"type":"directory_list","agents":[{"name":""}]}', "name '' is empty"),
+        ('{"type":"directory_list","agents":[{"name":"a","site":" x"}]}', "site ' x' has spaces"),
+        ('{"type":"directory_list","agents":[{"name":"a"},{"name":"a"}]}', "one agent twice"),
+        ('{"type":"directory_list","agents":[{"name":"a","online":1}]}', "true or false"),
+        ('{"type":"directory_list","agents":[{"name":"a","role":"x"}]}', "unknown field 'role'"),
+        ('{"type":"directory_list","agents":{"name":"a"}}', "agents"),
+        ('{"type":"directory_list","more":"yes"}', "true or false"),
+    ],
+)
+def test_a_malformed_directory_is_refused_with_a_reason(frame: str, message: str) -> None:
+    with pytest.raises(ProtocolError, match=re.escape(message)):
+        decode(frame)
