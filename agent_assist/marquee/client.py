@@ -223,7 +223,7 @@ class MarqueeClient:
 
     async def _main(self) -> None:
         from websockets.asyncio.client import connect
-        from websockets.exceptions import ConnectionClosed, InvalidStatus
+        from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
         self._loop = asyncio.get_running_loop()
         delay, longest = self._backoff
@@ -270,6 +270,10 @@ class MarqueeClient:
                 reason = f"the server's certificate was refused ({exc.verify_message or exc})"
             except (OSError, TimeoutError, ConnectionClosed) as exc:
                 reason = exc.__class__.__name__
+            except InvalidHandshake as exc:
+                # e.g. a server killed between accepting and answering (InvalidMessage):
+                # like any other lost connection, try again after the back-off
+                reason = f"no valid answer from the server ({exc.__class__.__name__})"
             finally:
                 self._connection = None
                 self._connected.clear()

@@ -105,6 +105,7 @@ class MarqueeServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
         self.capacity = 0  # connections this node accepts in all
+        self._refusing = 0  # connections answered 503 whose handler has not ended yet
         self._warnings: list[str] = []
         self.fanout = Fanout(self.backend, metrics=self.metrics, spawn=self._spawn)
         self.requests = Requests(
@@ -218,6 +219,10 @@ class MarqueeServer:
             return text_response(404, "not found\n")
         if url.path == "/" and self._full():
             self.metrics["refused_full"] += 1
+            self._refusing += 1  # until its handler ends (the 503 is on its way out)
+            task = asyncio.current_task()
+            if task is not None:
+                task.add_done_callback(self._refused_done)
             return text_response(503, "the server is full; try again later\n", retry_after=5)
         token = bearer(request)
         try:
@@ -242,7 +247,18 @@ class MarqueeServer:
         return None
 
     def _full(self) -> bool:
-        return self._server is not None and len(self._server.all_connections) > self.capacity
+        """Whether the connection now handshaking would take this node past its capacity.
+
+        Counted are the connection handlers websockets runs (established and still
+        handshaking, this one included): a half-open socket holds a file too. Those
+        already refused are not: in a storm they would crowd out clients it can serve.
+        """
+        if self._server is None:
+            return False
+        return len(self._server.handler_tasks) - self._refusing > self.capacity
+
+    def _refused_done(self, _task: asyncio.Task[None]) -> None:
+        self._refusing -= 1
 
     def _metrics(self, request: Request) -> Response:
         if self._metrics_token is not None and not hmac.compare_digest(

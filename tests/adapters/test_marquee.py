@@ -286,3 +286,43 @@ def test_token_create_prints_a_token_the_server_accepts(server: Running, tmp_pat
     assert backlog[0]["type"] == "welcome"
     assert backlog[0]["name"] == "dee"
     ws.close()
+
+
+def test_a_server_that_hangs_up_before_answering_is_retried_like_any_lost_connection() -> None:
+    """A node killed between accepting and answering (websockets' InvalidMessage) must not end
+    the client's thread: it reports the disconnection and keeps trying."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted = 0
+
+    def hang_up() -> None:
+        nonlocal accepted
+        while True:
+            try:
+                peer, _ = listener.accept()
+            except OSError:
+                return  # the listener was closed: the test is over
+            accepted += 1
+            peer.recv(4096)  # the client's HTTP request, then no answer at all
+            peer.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    states: list[str] = []
+    client = MarqueeClient(
+        f"ws://127.0.0.1:{port}/", "t", on_message=lambda m: None, on_state=states.append,
+        backoff=(0.05, 0.1),
+    )  # fmt: skip
+    client.start()
+    try:
+        deadline = time.monotonic() + 20
+        while accepted < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert accepted >= 3  # it came back after each hang-up
+        assert client._thread.is_alive()
+        assert any(s.startswith("disconnected: no valid answer from the server") for s in states)
+    finally:
+        client.stop()
+        listener.close()
