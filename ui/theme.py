@@ -3,21 +3,46 @@
 Colours are chosen for contrast (WCAG AA or better for text on its background)
 and severity is never shown by colour alone: every card also carries a word
 ("CRITICAL", "URGENT") for colour-blind agents and screen readers.
+
+Controls are drawn by Qt's Fusion style (the same on every desktop, and it
+follows our palette) plus one application style sheet (:func:`app_stylesheet`):
+a focus ring at least 2 px thicker than the resting border, in a colour with at
+least 3:1 contrast against what it covers (WCAG 2.2 focus appearance), and
+checkbox and meter outlines that stay visible on the dark themes. A button that
+sits on a coloured bar (Acknowledge, Mute me now) is drawn inverted, with a
+black or white ring (:func:`on_bar_button`). :func:`apply_theme` may be called
+again at any time: the settings apply live.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QApplication
 
-__all__ = ["THEMES", "Theme", "apply_theme", "theme_named"]
+__all__ = [
+    "THEMES",
+    "Theme",
+    "app_stylesheet",
+    "apply_theme",
+    "contrast",
+    "on_bar_button",
+    "ring_for",
+    "theme_named",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Theme:
-    """One theme's colours: surfaces, text, accent, and (background, text) per severity or priority."""
+    """One theme's colours: surfaces, text, accent, and (background, text) per severity or priority.
+
+    ``control`` outlines checkboxes, buttons and meter tracks (3:1 or more against
+    ``window``); ``focus`` is the keyboard focus ring; ``track`` fills an empty meter.
+    """
 
     name: str
     window: str
@@ -29,6 +54,9 @@ class Theme:
     severity: dict[str, tuple[str, str]]  # kind -> (background, text)
     live: tuple[str, str]  # the line is live: (background, text)
     muted_line: tuple[str, str]  # the agent is muted
+    control: str = "#767680"
+    focus: str = "#0b3d91"
+    track: str = "#e4e4ea"
 
     def colours(self, level: str) -> tuple[str, str]:
         """(background, text) for a severity or priority; info's for an unknown one."""
@@ -54,10 +82,12 @@ THEMES = {
     "light": Theme(
         "light", "#f7f7f9", "#ffffff", "#1a1a1a", "#6b6b76", "#1565c0", "#d0d0d8",
         _LIGHT_SEVERITY, live=("#2e7d32", "#ffffff"), muted_line=("#455a64", "#ffffff"),
+        control="#767680", focus="#0b3d91", track="#e4e4ea",
     ),
     "dark": Theme(
         "dark", "#1e1f24", "#2a2b31", "#ececf1", "#9a9aa6", "#64b5f6", "#3a3b42",
         _DARK_SEVERITY, live=("#43a047", "#0b1a0c"), muted_line=("#78909c", "#0e1418"),
+        control="#8a8b96", focus="#ffca28", track="#3a3b42",
     ),
     "high-contrast": Theme(
         "high-contrast", "#000000", "#000000", "#ffffff", "#ffff00", "#00ffff", "#ffffff",
@@ -69,6 +99,7 @@ THEMES = {
             "praise": ("#00ff00", "#000000"),
         },
         live=("#00ff00", "#000000"), muted_line=("#ffffff", "#000000"),
+        control="#ffffff", focus="#ffff00", track="#000000",
     ),
 }  # fmt: skip
 
@@ -80,8 +111,93 @@ def theme_named(name: str, *, system_dark: bool = False) -> Theme:
     return THEMES.get(name, THEMES["light"])
 
 
+def _luminance(colour: str) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    q = QColor(colour)
+    return 0.2126 * channel(q.red()) + 0.7152 * channel(q.green()) + 0.0722 * channel(q.blue())
+
+
+def contrast(a: str, b: str) -> float:
+    """The WCAG contrast ratio of two colours (1 to 21)."""
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def ring_for(background: str) -> str:
+    """Black or white, whichever stands out more on ``background``: a focus ring's colour."""
+    return (
+        "#000000"
+        if contrast("#000000", background) >= contrast("#ffffff", background)
+        else "#ffffff"
+    )
+
+
+FOCUS_WIDTH = 3  # px; resting borders are 1 px, so the ring adds 2 px of contrast around them
+
+
+def on_bar_button(bar: tuple[str, str], selector: str = "QPushButton") -> str:
+    """Style sheet for a button on a coloured bar ``(background, text)``: drawn inverted (the
+    bar's text colour as its face), with a black or white focus ring."""
+    background, text = bar
+    ring = ring_for(text)
+    return (
+        f"{selector} {{ background:{text}; color:{background}; border:1px solid {background};"
+        f" border-radius:4px; padding:4px 10px; font-weight:bold; }}"
+        f" {selector}:hover {{ border:1px solid {ring}; }}"
+        f" {selector}:focus {{ border:{FOCUS_WIDTH}px solid {ring}; padding:2px 8px; }}"
+        f" {selector}:disabled {{ color:{background}; background:{text}; }}"
+    )
+
+
+def _check_mark(theme: Theme) -> str:
+    """A check mark image for checked boxes (a style sheet can only name a file)."""
+    path = Path(tempfile.gettempdir()) / f"agent-assist-check-{theme.name}.png"
+    if not path.exists():
+        pixmap = QPixmap(28, 28)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(QColor(ring_for(theme.accent)), 4.0))
+        painter.drawPolyline([QPointF(6, 15), QPointF(12, 21), QPointF(22, 7)])
+        painter.end()
+        pixmap.save(str(path))
+    return path.as_posix()
+
+
+def app_stylesheet(theme: Theme) -> str:
+    """The application style sheet: buttons with a visible focus ring, outlined checkboxes
+    and meter tracks (see the module docstring)."""
+    t = theme
+    ring = f"{FOCUS_WIDTH}px solid {t.focus}"
+    return f"""
+QPushButton, QToolButton {{ background:{t.panel}; color:{t.text}; border:1px solid {t.control};
+    border-radius:4px; padding:3px 8px; }}
+QPushButton:hover, QToolButton:hover {{ border-color:{t.accent}; }}
+QPushButton:checked, QToolButton:checked {{ background:{t.accent}; color:{ring_for(t.accent)}; }}
+QPushButton:disabled, QToolButton:disabled {{ color:{t.muted}; border-style:dashed; }}
+QPushButton:focus, QToolButton:focus {{ border:{ring}; padding:1px 6px; }}
+QToolButton::menu-indicator {{ subcontrol-position: right center; }}
+QLineEdit:focus, QPlainTextEdit:focus, QTextBrowser:focus, QListWidget:focus,
+QComboBox:focus, QScrollArea:focus {{ border:{ring}; }}
+QCheckBox:focus {{ border:{ring}; border-radius:3px; }}
+QCheckBox::indicator {{ width:14px; height:14px; border:2px solid {t.control}; border-radius:3px;
+    background:{t.panel}; }}
+QCheckBox::indicator:checked {{ background:{t.accent}; border-color:{t.accent};
+    image:url({_check_mark(t)}); }}
+QCheckBox::indicator:disabled {{ border-style:dashed; }}
+QProgressBar {{ border:1px solid {t.control}; border-radius:3px; background:{t.track}; }}
+QProgressBar::chunk {{ background:{t.accent}; border-radius:2px; }}
+"""
+
+
 def apply_theme(app: QApplication, theme: Theme, *, font_scale: float = 1.0) -> None:
-    """Set the application palette and base font size (``font_scale`` 0.75..2.0 of 10 pt)."""
+    """Set the style, palette, style sheet and base font size (``font_scale`` 0.75..2.0 of
+    10 pt); call it again to change them while the app runs."""
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")  # follows the palette on every desktop
     palette = QPalette()
     roles = {
         QPalette.ColorRole.Window: theme.window,
@@ -96,11 +212,23 @@ def apply_theme(app: QApplication, theme: Theme, *, font_scale: float = 1.0) -> 
         QPalette.ColorRole.PlaceholderText: theme.muted,
         QPalette.ColorRole.ToolTipBase: theme.panel,
         QPalette.ColorRole.ToolTipText: theme.text,
+        QPalette.ColorRole.Link: theme.accent,
+        QPalette.ColorRole.Mid: theme.control,
+        QPalette.ColorRole.Dark: theme.control,
     }
     for role, colour in roles.items():
         palette.setColor(role, QColor(colour))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(theme.muted))
+    palette.setColor(
+        QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor(theme.muted)
+    )
+    palette.setColor(
+        QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(theme.muted)
+    )
     app.setPalette(palette)
     font = QFont(app.font())
     font.setPointSizeF(10.0 * max(0.75, min(2.0, font_scale)))
     app.setFont(font)
+    app.setStyleSheet(app_stylesheet(theme))
     app.setProperty("agentAssistTheme", theme.name)
+    app.setProperty("agentAssistFontScale", font_scale)
