@@ -31,9 +31,10 @@ from agent_assist.app.dialogs import (
 )
 from agent_assist.app.knowledge import KnowledgeSync, KnowledgeWorker, connect_panel
 from agent_assist.app.messaging import report, share_flag
+from agent_assist.app.mute import connect_mute_toggle
 from agent_assist.app.workers import CallWorker
 from agent_assist.config import Settings
-from agent_assist.events import ErrorEvent, Mute
+from agent_assist.events import ErrorEvent
 
 if TYPE_CHECKING:
     import ssl
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from agent_assist.app.wrapup import AfterCall
     from agent_assist.marquee.client import MarqueeClient
     from agent_assist.marquee.protocol import CallStats
+    from audio.mute import MicMute
     from ui.agent_window import AgentWindow
     from ui.bridge import Bridge
     from ui.supervisor import SupervisorConsole
@@ -94,6 +96,7 @@ class Cleanup:
 
 def run_app(options: AppOptions) -> int:
     """Run the desktop app (or the demo) until the window closes; returns the exit code."""
+    from agent_assist.app.shutdown import quit_on_signals
     from ui.bridge import Bridge
 
     settings = load_app_settings()
@@ -101,6 +104,7 @@ def run_app(options: AppOptions) -> int:
     app, theme = _start_qt(options, settings)
     bridge = Bridge()
     cleanup = Cleanup()
+    cleanup.add(quit_on_signals(app))  # SIGTERM, Ctrl-C, logoff: quit, then join every worker
     try:
         server = _start_demo_server(options, cleanup)
         link = _link(options, settings, server)
@@ -268,12 +272,31 @@ def _agent_window(
             QTimer.singleShot(0, lambda: open_settings(window, first_run=True))
     if worker is not None:
         cleanup.add(worker.stop)
-        connect_mute_toggle(window, worker)
         window.coaching.snoozed.connect(worker.snooze)
+    mute = connect_mute_toggle(
+        window,
+        worker,
+        open_mic=_microphone_mute(settings),
+        emit=bridge.call_event.emit,
+        run_on_main=bridge.run_on_main,
+        restore_on_stop=options.demo,  # the demo never leaves the agent's microphone muted
+    )
+    cleanup.add(mute.stop)
     window.settings_requested.connect(lambda: open_settings(window, first_run=False))
     if not options.demo:
         _start_update_checks(settings, bridge, window, cleanup)
     return window
+
+
+def _microphone_mute(settings: Settings) -> Callable[[], MicMute]:
+    """Opens the OS mute of the microphone the settings name (on the mute's own thread)."""
+
+    def open_mic() -> MicMute:
+        from audio.mute import system_mute
+
+        return system_mute(settings.get_str("audio.input") or "default")
+
+    return open_mic
 
 
 def _start_update_checks(
@@ -420,12 +443,3 @@ def _save_section(
     tabs.setCurrentIndex(index)
     name = tabs.tabText(index).replace("&", "").split(" ")[0].lower()
     window.grab().save(str(Path(screenshot).with_suffix(f".{name}.png")))
-
-
-def connect_mute_toggle(window: AgentWindow, worker: CallWorker) -> None:
-    """The window's manual mute toggle becomes an ``app`` mute source for the risk engine."""
-
-    def toggled(muted: bool) -> None:
-        worker.inject(lambda t: Mute(t=t, muted=muted, source="app"))
-
-    window.strip.mute_toggled.connect(toggled)
