@@ -116,7 +116,7 @@ class AgentWindow(QMainWindow):
         self.help_button.setAccessibleName("Help and keyboard shortcuts")
         self.help_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.help_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.help_button.setMenu(help_menu(self.actions_))
+        self.help_button.setMenu(help_menu(self.actions_, self))
         for button in (
             self.settings_button,
             self.on_top_button,
@@ -373,9 +373,7 @@ class AgentWindow(QMainWindow):
     def _compact_geometry(self) -> None:
         area, margins = self.area(), self._margins()
         if self.compact:
-            central = self.centralWidget()
-            layout = central.layout() if central is not None else None
-            needed = layout.totalHeightForWidth(self.width()) if layout is not None else 0
+            needed = self._compact_height()
             height = max(needed, self.minimumSizeHint().height())
             frame = self.frameGeometry()
             self.resize(self.width(), height)
@@ -393,6 +391,21 @@ class AgentWindow(QMainWindow):
             )
             self.move(full.topLeft())
         self.fit()
+
+    def _compact_height(self) -> int:
+        """What the compact strip needs: its visible parts at this width (a layout's own
+        hint can still count the parts just hidden)."""
+        width = self.width() - 8
+        parts = [
+            w
+            for w in (self.policy_banner, self.ticker, self.strip, self.coaching)
+            if w.isVisibleTo(self)
+        ]
+        heights = [w.heightForWidth(width) if w.hasHeightForWidth() else -1 for w in parts]
+        total = sum(
+            h if h > 0 else w.sizeHint().height() for w, h in zip(parts, heights, strict=True)
+        )
+        return total + self._top.spacing() * max(len(parts) - 1, 0) + 8
 
     def area(self) -> QRect:
         """The screen's available area (work area: without task bars and docks)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMenu, QWidget
 
 __all__ = ["COMMANDS", "Command", "help_menu", "make_actions", "shortcuts_text"]
 
@@ -63,9 +63,10 @@ def make_actions(owner: QObject) -> dict[str, QAction]:
     return actions
 
 
-def help_menu(actions: dict[str, QAction]) -> QMenu:
-    """The Help menu: every command with its key."""
-    menu = QMenu("Help")
+def help_menu(actions: dict[str, QAction], parent: QWidget | None = None) -> QMenu:
+    """The Help menu: every command with its key. Give it a ``parent``: a button's menu is
+    not owned by the button, and an unowned menu is garbage collected."""
+    menu = QMenu("Help", parent)
     menu.setToolTipsVisible(True)
     menu.addSection("Keyboard shortcuts")
     for command in COMMANDS:
