@@ -66,6 +66,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Welcome to Agent Assist" if first_run else "Settings")
         self.settings = settings
         self.editors: dict[str, QWidget] = {}
+        self._fixed: set[str] = set()  # fix_value: shown, not saved
         layout = QVBoxLayout(self)
         if first_run:
             welcome = QLabel(
@@ -238,12 +239,23 @@ class SettingsDialog(QDialog):
         assert isinstance(editor, QLineEdit)
         return editor.text().strip()
 
+    def fix_value(self, key: str, value: Value, why: str) -> None:
+        """Show ``key`` as ``value``, not editable (what the app does whatever is saved)."""
+        editor = self.editors[key]
+        if isinstance(editor, QCheckBox):
+            editor.setChecked(bool(value))
+        editor.setEnabled(False)
+        editor.setToolTip(why)
+        self._fixed.add(key)
+
     def changes(self) -> dict[str, Value]:
         """Edited, unlocked keys whose value differs from the current settings."""
         return {
             key: self.value(key)
             for key, _ in FIELDS
-            if not self.settings.locked(key) and self.value(key) != self.settings.get(key)
+            if not self.settings.locked(key)
+            and key not in self._fixed
+            and self.value(key) != self.settings.get(key)
         }
 
     def new_token(self) -> str | None:

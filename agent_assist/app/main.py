@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from agent_assist.app.calls import CallSetup, start_live, start_replay
 from agent_assist.app.demo import DEMO_ANNOUNCEMENTS, DemoServer, start_demo_agent
 from agent_assist.app.dialogs import (
+    apply_live,
     load_app_settings,
     open_settings,
     report_settings_problems,
@@ -247,17 +248,27 @@ def _agent_window(
         theme=theme,
         always_on_top=settings.get_bool("ui.always_on_top"),
         dock=settings.get_str("ui.dock"),
+        compact=settings.get_bool("ui.compact"),
+        compact_locked=settings.locked("ui.compact"),
         policy_problem=settings.policy_problem,
     )
+    _show_script(window, settings, demo=options.demo)
     bridge.call_event.connect(window.show_event)
     bridge.message.connect(window.show_message)
     bridge.connection.connect(window.set_connection)
     sync = _knowledge_sync(settings, client, link)
     knowledge = _start_knowledge(options, settings, bridge, window, sync, cleanup)
+    sharing = _Sharing(on=options.demo or settings.get_bool("privacy.flag_feed"))
     if client is None:
         window.set_connection("no server configured")
     else:
-        _connect_agent_messaging(options, settings, bridge, window, client)
+        _connect_agent_messaging(bridge, window, client, sharing)
+
+    def saved(new: Settings) -> None:
+        apply_live(window, new)
+        sharing.on = options.demo or new.get_bool("privacy.flag_feed")
+        window.set_sharing(sharing.on)
+
     setup = CallSetup(
         settings=settings, demo=options.demo, after=_after_call(options, settings, client)
     )
@@ -269,7 +280,7 @@ def _agent_window(
     else:
         worker = start_live(window, bridge, knowledge, setup=setup)
         if worker is None:
-            QTimer.singleShot(0, lambda: open_settings(window, first_run=True))
+            QTimer.singleShot(0, lambda: open_settings(window, first_run=True, on_saved=saved))
     if worker is not None:
         cleanup.add(worker.stop)
         window.coaching.snoozed.connect(worker.snooze)
@@ -282,7 +293,9 @@ def _agent_window(
         restore_on_stop=options.demo,  # the demo never leaves the agent's microphone muted
     )
     cleanup.add(mute.stop)
-    window.settings_requested.connect(lambda: open_settings(window, first_run=False))
+    window.settings_requested.connect(
+        lambda: open_settings(window, first_run=False, demo=options.demo, on_saved=saved)
+    )
     if not options.demo:
         _start_update_checks(settings, bridge, window, cleanup)
     return window
@@ -374,28 +387,44 @@ def _start_knowledge(
     return knowledge
 
 
+@dataclass
+class _Sharing:
+    """Whether flag summaries are shared now: the setting (live), always in the demo."""
+
+    on: bool
+
+
+def _show_script(window: AgentWindow, settings: Settings, *, demo: bool) -> None:
+    """The checklist follows the site's call script (a broken pack: the call reports it)."""
+    from agent_assist.app.wrapup import script_pack
+    from agent_assist.errors import AgentAssistError
+
+    with contextlib.suppress(AgentAssistError):
+        window.set_script_pack(script_pack(settings, demo=demo))
+
+
 def _connect_agent_messaging(
-    options: AppOptions,
-    settings: Settings,
-    bridge: Bridge,
-    window: AgentWindow,
-    client: MarqueeClient,
+    bridge: Bridge, window: AgentWindow, client: MarqueeClient, sharing: _Sharing
 ) -> None:
-    """Read receipts and, where the site opted in, flag summaries: never waiting."""
+    """Read receipts and, while sharing is on (the site's opt-in), flag summaries: never
+    waiting."""
     from agent_assist.marquee.protocol import Ack
 
     window.ticker.acknowledged.connect(
         lambda announcement: client.send_soon(Ack(id=announcement), on_failure=report)
     )
-    if options.demo or settings.get_bool("privacy.flag_feed"):  # the site's opt-in
-        bridge.call_event.connect(
-            lambda event: share_flag(
+    bridge.call_event.connect(
+        lambda event: (
+            share_flag(
                 event,
                 client,
                 on_shared=lambda flag: bridge.run_on_main(lambda: window.show_shared(flag)),
                 silenced=window.coaching.snoozes.silences,
             )
+            if sharing.on
+            else None
         )
+    )
 
 
 def _schedule_demo_announcements(server: DemoServer, speed: float, cleanup: Cleanup) -> None:

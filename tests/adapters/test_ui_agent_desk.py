@@ -448,3 +448,50 @@ def window_light(qtbot: QtBot) -> AgentWindow:
     window = make_window(qtbot, SCREEN)
     window.show()
     return window
+
+
+# -- settings: never modal, applied live, sharing shown as it is ------------------------------
+
+
+@pytest.fixture
+def user_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "user.toml"
+    monkeypatch.setenv("AGENT_ASSIST_USER_SETTINGS", str(path))
+    monkeypatch.setenv("AGENT_ASSIST_SITE_POLICY", str(tmp_path / "no-site.toml"))
+    return path
+
+
+def test_settings_open_beside_the_window_and_apply_at_once(
+    qtbot: QtBot, app_font: None, user_settings: Path
+) -> None:
+    from agent_assist.app.dialogs import apply_live, open_settings
+
+    window = make_window(qtbot, SCREEN)
+    window.show()
+    open_settings(window, first_run=False, on_saved=lambda s: apply_live(window, s))
+    dialog = window.settings_dialog  # type: ignore[attr-defined]
+    assert dialog.isVisible()
+    assert QApplication.activeModalWidget() is None
+    window.show_event(Call(t=0.0, state="started"))
+    hot_mic(window)
+    with qtbot.waitSignal(window.mute_requested):
+        window.coaching.mute_button.click()  # the alert works while Settings is open
+    dialog.editors["ui.theme"].setCurrentText("high-contrast")
+    dialog.accept()
+    assert window.theme is THEMES["high-contrast"]
+    assert "high-contrast" in user_settings.read_text()
+
+
+def test_in_the_demo_settings_show_sharing_as_on_and_do_not_save_it(
+    qtbot: QtBot, user_settings: Path
+) -> None:
+    from agent_assist.app.dialogs import open_settings
+
+    window = make_window(qtbot, SCREEN)
+    open_settings(window, first_run=False, demo=True)
+    dialog = window.settings_dialog  # type: ignore[attr-defined]
+    box = dialog.editors["privacy.flag_feed"]
+    assert box.isChecked()
+    assert not box.isEnabled()
+    assert "privacy.flag_feed" not in dialog.changes()
+    dialog.close()
