@@ -223,6 +223,9 @@ class AgentWindow(QMainWindow):
         if compact:
             a["compact"].setChecked(True)
         self.order_tabs()
+        app = QApplication.instance()
+        if app is not None:  # quitting (a signal, logoff, the tray) closes no window
+            app.aboutToQuit.connect(self.save_place)
 
     def _command_button(self, text: str, command: str) -> QToolButton:
         button = QToolButton()
@@ -550,18 +553,30 @@ class AgentWindow(QMainWindow):
             QWidget.setTabOrder(first, second)
 
     def _restore_geometry(self) -> bool:
-        saved = QSettings().value("agent_window/frame")
+        store = QSettings()
+        saved = store.value("agent_window/frame")
         if not isinstance(saved, QRect) or saved.isEmpty():
             return False
+        known = store.value("agent_window/frame_margins")
+        if self._frame.isNull() and isinstance(known, list) and len(known) == 4:
+            # not framed yet: the last frame's thickness, else the window grows by it each start
+            self._frame = QMargins(*(int(v) for v in known))
         m = self._margins()  # the full view's frame, moved inside this screen if need be
         self.resize(saved.width() - m.left() - m.right(), saved.height() - m.top() - m.bottom())
         self.move(saved.topLeft())
         self.fit()
         return True
 
+    def save_place(self) -> None:
+        """Remember the full view's frame (and the frame's thickness) for the next start."""
+        full = self._full_geometry if self.compact else None
+        store = QSettings()
+        store.setValue("agent_window/frame", full or self.frameGeometry())
+        m = self._margins()
+        store.setValue("agent_window/frame_margins", [m.left(), m.top(), m.right(), m.bottom()])
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the full view's place and close the article windows."""
-        full = self._full_geometry if self.compact else None
-        QSettings().setValue("agent_window/frame", full or self.frameGeometry())
+        self.save_place()
         self.knowledge.close_windows()
         super().closeEvent(event)

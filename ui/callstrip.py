@@ -122,13 +122,14 @@ class CallStrip(QWidget):
 
     def set_mute_mode(self, *, os_mute: bool, target: str = "") -> None:
         """Whether the button mutes the microphone (``target``, in words) in the operating
-        system, or only marks the agent as muted for the coaching."""
+        system, or only marks the agent as muted for the coaching (``target``: why)."""
         self.os_mute = os_mute
         self.mute_button.setToolTip(
             f"Mute {target} in the operating system (Ctrl+M)"
             if os_mute
-            else "Agent Assist cannot mute this microphone: this only tells the coaching "
-            "you muted (Ctrl+M). Mute in your softphone or on your headset."
+            else f"Agent Assist cannot mute this microphone{f' ({target})' if target else ''}: "
+            "this only tells the coaching you muted (Ctrl+M). Mute in your softphone or on "
+            "your headset."
         )
         self._render()
 

@@ -161,7 +161,7 @@ def connect_mute_toggle(
             emit(make(0.0))
 
     def mode(os_mute: bool, words: str) -> None:
-        window.set_mute_mode(os_mute=os_mute, target=words if os_mute else "")
+        window.set_mute_mode(os_mute=os_mute, target=words)  # the microphone, or why not
 
     control = MuteControl(
         open_mic=open_mic,

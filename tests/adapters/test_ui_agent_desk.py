@@ -495,3 +495,19 @@ def test_in_the_demo_settings_show_sharing_as_on_and_do_not_save_it(
     assert not box.isEnabled()
     assert "privacy.flag_feed" not in dialog.changes()
     dialog.close()
+
+
+def test_the_window_does_not_grow_by_its_frame_at_each_start(qtbot: QtBot) -> None:
+    first = make_window(qtbot, SCREEN)
+    first.show()
+    qtbot.waitExposed(first)
+    first.move(300, 40)
+    first.resize(420, 600)
+    frame = first.frameGeometry()
+    first.close()
+    for _ in range(3):
+        again = make_window(qtbot, SCREEN)
+        again.show()
+        qtbot.waitExposed(again)
+        assert again.frameGeometry() == frame
+        again.close()
