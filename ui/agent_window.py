@@ -102,6 +102,9 @@ class AgentWindow(QMainWindow):
         self.compact = False
         self.tight = False  # short screen for the text size: see _arrange_for_height
         self.unread = 0
+        self._frame_checks = 0  # watch_frame
+        self._frame_timer = QTimer(self)
+        self._frame_timer.timeout.connect(self._check_frame)
         self.actions_ = make_actions(self)
         for action in self.actions_.values():
             self.addAction(action)
@@ -373,27 +376,26 @@ class AgentWindow(QMainWindow):
             layout.setContentsMargins(*(4, 4, 4, 4) if on else (6, 6, 6, 6))
         QTimer.singleShot(0, self._compact_geometry)
 
-    def _compact_geometry(self) -> None:
+    def _compact_geometry(self, *, watch: bool = True) -> None:
         area, margins = self.area(), self._margins()
         if self.compact:
             needed = self._compact_height()
             height = max(needed, self.minimumSizeHint().height())
             frame = self.frameGeometry()
-            self.resize(self.width(), height)
-            self.move(
-                frame.left(),
-                area.top()
-                if frame.top() < area.center().y()
-                else area.bottom() - height - margins.top() - margins.bottom() + 1,
-            )
+            tall = height + margins.top() + margins.bottom()
+            top = area.top() if frame.top() < area.center().y() else area.bottom() - tall + 1
+            self._place(QRect(frame.left(), top, frame.width(), tall))
         elif self._full_geometry is not None:
-            full = self._full_geometry
-            self.resize(
-                full.width() - margins.left() - margins.right(),
-                full.height() - margins.top() - margins.bottom(),
-            )
-            self.move(full.topLeft())
+            self._place(self._full_geometry)
         self.fit()
+        if watch and self.isVisible():
+            self.watch_frame()
+
+    def _place(self, frame: QRect) -> None:
+        """Put the window's frame at ``frame``. The client area is set, not the frame's
+        corner: some window managers place a moved and resized window by its client area,
+        which put the title bar above the screen."""
+        self.setGeometry(frame.marginsRemoved(self._margins()))
 
     def _compact_height(self) -> int:
         """What the compact strip needs: its visible parts at this width (a layout's own
@@ -450,8 +452,7 @@ class AgentWindow(QMainWindow):
         frame = QRect(self.pos(), self.size().grownBy(m))
         target = fit_rect(frame, area, minimum)
         if target != frame:
-            self.resize(target.width() - extra_w, target.height() - extra_h)
-            self.move(target.topLeft())
+            self._place(target)
 
     def dock(self, side: str) -> None:
         """Stand along the right or left edge of the screen, full height, beside the softphone."""
@@ -502,12 +503,31 @@ class AgentWindow(QMainWindow):
         """Inside the screen from the first frame."""
         super().showEvent(event)
         self.fit()
+        self.watch_frame()
 
     def moveEvent(self, event: QMoveEvent) -> None:
-        """The window manager has framed the window: make sure the frame fits too."""
+        """The window manager has framed (or placed) the window: make sure the frame fits."""
         super().moveEvent(event)
-        if frame_margins(self, self._frame) != self._frame:
-            QTimer.singleShot(0, self.fit)
+        self._check_frame()
+
+    def watch_frame(self) -> None:
+        """Check the frame for a second: a window manager frames a window (and may place it
+        by its client area) some time after Qt asks, without a move event when the client
+        area stays put, which left the title bar above the screen."""
+        self._frame_checks = 5
+        self._frame_timer.start(200)
+
+    def _check_frame(self) -> None:
+        if self._frame_checks > 0:
+            self._frame_checks -= 1
+        else:
+            self._frame_timer.stop()
+        known = self._frame
+        if frame_margins(self, known) != known or not self.area().contains(self.frameGeometry()):
+            if self.compact:
+                self._compact_geometry(watch=False)
+            else:
+                self.fit()
 
     def _focus_search(self) -> None:
         if self.compact:
