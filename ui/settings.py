@@ -95,7 +95,7 @@ class SettingsDialog(QDialog):
                 row = self._with_test(editor)
             elif key == "models.path" and not locked:
                 row = self._with_install(editor)
-            form.addRow(("🔒 " if locked else "") + label, row)
+            form.addRow(_locked_label(label) if locked else QLabel(label), row)
         self.token = QLineEdit()
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText(
@@ -265,3 +265,23 @@ class SettingsDialog(QDialog):
     def show_problem(self, text: str) -> None:
         """Say why something cannot be done."""
         self.message.setText(text)
+
+
+def _locked_label(text: str) -> QWidget:
+    """The label of a key IT locked: a drawn lock (an emoji needs a font that may be
+    missing) before the text."""
+    from PySide6.QtWidgets import QHBoxLayout
+
+    from ui.icons import lock_pixmap
+
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(4)
+    lock = QLabel()
+    lock.setPixmap(lock_pixmap(box.palette().windowText().color().name()))
+    lock.setAccessibleName("locked by IT")
+    row.addWidget(lock)
+    row.addWidget(QLabel(text), 1)
+    box.setToolTip(_LOCK_TIP)
+    return box

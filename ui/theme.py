@@ -180,6 +180,7 @@ QPushButton:checked, QToolButton:checked {{ background:{t.accent}; color:{ring_f
 QPushButton:disabled, QToolButton:disabled {{ color:{t.muted}; border-style:dashed; }}
 QPushButton:focus, QToolButton:focus {{ border:{ring}; padding:1px 6px; }}
 QToolButton::menu-indicator {{ subcontrol-position: right center; }}
+QLineEdit {{ border:1px solid {t.control}; border-radius:3px; padding:2px 3px; }}
 QLineEdit:focus, QPlainTextEdit:focus, QTextBrowser:focus, QListWidget:focus,
 QComboBox:focus, QScrollArea:focus {{ border:{ring}; }}
 QCheckBox:focus {{ border:{ring}; border-radius:3px; }}
