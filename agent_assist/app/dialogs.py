@@ -120,7 +120,7 @@ def _save(
         except SettingsError as exc:
             problems.append(str(exc))
     token = dialog.new_token()
-    if token and not _store_token(token):
+    if token and not store_token(token):
         problems.append(
             "No keyring on this desktop: set AGENT_ASSIST_TOKEN instead of saving the token."
         )
@@ -187,7 +187,7 @@ def install_model(source: str, relay: Bridge, settings: Settings) -> None:
     threading.Thread(target=run, name="model-install", daemon=True).start()
 
 
-def _store_token(token: str) -> bool:
+def store_token(token: str) -> bool:
     try:
         import keyring
 

@@ -30,9 +30,10 @@ from agent_assist.app.dialogs import (
     report_settings_problems,
     stored_token,
 )
+from agent_assist.app.firstrun import open_first_run
 from agent_assist.app.knowledge import KnowledgeSync, KnowledgeWorker, connect_panel
 from agent_assist.app.messaging import report, share_flag
-from agent_assist.app.mute import connect_mute_toggle
+from agent_assist.app.mute import connect_mute_toggle, microphone_mute
 from agent_assist.app.workers import CallWorker
 from agent_assist.config import Settings
 from agent_assist.events import ErrorEvent
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from agent_assist.app.wrapup import AfterCall
     from agent_assist.marquee.client import MarqueeClient
     from agent_assist.marquee.protocol import CallStats
-    from audio.mute import MicMute
     from ui.agent_window import AgentWindow
     from ui.bridge import Bridge
     from ui.supervisor import SupervisorConsole
@@ -264,30 +264,45 @@ def _agent_window(
     else:
         _connect_agent_messaging(bridge, window, client, sharing)
 
+    after = _after_call(options, settings, client)
+    calls = _Calls()
+
+    def listen(now: Settings) -> None:
+        """A live call worker on ``now``'s microphone and model (none: the window says why)."""
+        calls.worker = start_live(
+            window, bridge, knowledge, setup=CallSetup(settings=now, after=after)
+        )
+        if calls.worker is not None:
+            cleanup.add(calls.worker.stop)
+
     def saved(new: Settings) -> None:
         apply_live(window, new)
         sharing.on = options.demo or new.get_bool("privacy.flag_feed")
         window.set_sharing(sharing.on)
+        if calls.worker is None and not replay:  # the first run (or a fix) made listening possible
+            listen(new)
 
-    setup = CallSetup(
-        settings=settings, demo=options.demo, after=_after_call(options, settings, client)
-    )
-    if options.demo or options.events or options.audio:
-        worker: CallWorker | None = start_replay(
-            window, bridge, knowledge, setup=setup, events=options.events,
-            audio=options.audio, speed=options.speed,
+    replay = bool(options.demo or options.events or options.audio)
+    if replay:
+        calls.worker = start_replay(
+            window, bridge, knowledge, setup=CallSetup(settings=settings, demo=options.demo, after=after),
+            events=options.events, audio=options.audio, speed=options.speed,
         )  # fmt: skip
+        cleanup.add(calls.worker.stop)
     else:
-        worker = start_live(window, bridge, knowledge, setup=setup)
-        if worker is None:
-            QTimer.singleShot(0, lambda: open_settings(window, first_run=True, on_saved=saved))
-    if worker is not None:
-        cleanup.add(worker.stop)
-        window.coaching.snoozed.connect(worker.snooze)
+        listen(settings)
+        if calls.worker is None:
+            QTimer.singleShot(0, lambda: open_first_run(window, on_saved=saved))
+
+    def snooze(kind: str) -> None:
+        if calls.worker is not None:
+            calls.worker.snooze(kind)
+
+    window.coaching.snoozed.connect(snooze)
     mute = connect_mute_toggle(
         window,
-        worker,
-        open_mic=_microphone_mute(settings),
+        lambda: calls.worker,
+        open_mic=microphone_mute(settings),
         emit=bridge.call_event.emit,
         run_on_main=bridge.run_on_main,
         restore_on_stop=options.demo,  # the demo never leaves the agent's microphone muted
@@ -299,17 +314,6 @@ def _agent_window(
     if not options.demo:
         _start_update_checks(settings, bridge, window, cleanup)
     return window
-
-
-def _microphone_mute(settings: Settings) -> Callable[[], MicMute]:
-    """Opens the OS mute of the microphone the settings name (on the mute's own thread)."""
-
-    def open_mic() -> MicMute:
-        from audio.mute import system_mute
-
-        return system_mute(settings.get_str("audio.input") or "default")
-
-    return open_mic
 
 
 def _start_update_checks(
@@ -385,6 +389,13 @@ def _start_knowledge(
     knowledge.start()
     cleanup.add(knowledge.stop)
     return knowledge
+
+
+@dataclass
+class _Calls:
+    """The call worker now (None: not listening); the first run may start one later."""
+
+    worker: CallWorker | None = None
 
 
 @dataclass

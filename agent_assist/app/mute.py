@@ -24,10 +24,11 @@ from agent_assist.events import Event, Mute
 
 if TYPE_CHECKING:
     from agent_assist.app.workers import CallWorker
+    from agent_assist.config import Settings
     from audio.mute import MicMute
     from ui.agent_window import AgentWindow
 
-__all__ = ["MuteControl", "connect_mute_toggle"]
+__all__ = ["MuteControl", "connect_mute_toggle", "microphone_mute"]
 
 
 class MuteControl:
@@ -135,9 +136,20 @@ def _put_back(mic: MicMute | None, muted: bool) -> None:
         pass  # nothing more can be done at exit: the agent's sound settings show the state
 
 
+def microphone_mute(settings: Settings) -> Callable[[], MicMute]:
+    """Opens the OS mute of the microphone the settings name (on the control's thread)."""
+
+    def open_mic() -> MicMute:
+        from audio.mute import system_mute
+
+        return system_mute(settings.get_str("audio.input") or "default")
+
+    return open_mic
+
+
 def connect_mute_toggle(
     window: AgentWindow,
-    worker: CallWorker | None,
+    worker: CallWorker | Callable[[], CallWorker | None] | None,
     *,
     open_mic: Callable[[], MicMute] | None = None,
     emit: Callable[[Event], None] | None = None,
@@ -146,7 +158,8 @@ def connect_mute_toggle(
 ) -> MuteControl:
     """Every mute control of ``window`` (button, Ctrl+M, banner, tray) asks one MuteControl.
 
-    Its answers become ``mute`` events: into the call (``worker``, which shows them and
+    Its answers become ``mute`` events: into the call (``worker``, or the worker a callable
+    returns now; it shows them and
     feeds the risk engine) while there is one, else straight to ``emit`` (the window),
     so the strip never waits for a call that has ended. Returns the control: stop it last.
     """
@@ -155,8 +168,9 @@ def connect_mute_toggle(
         def make(t: float) -> Event:
             return Mute(t=t, muted=muted, source=source)  # type: ignore[arg-type]
 
-        if worker is not None and (worker.ident is None or worker.is_alive()):
-            worker.inject(make)  # not started yet: it waits in the inbox
+        call = worker() if callable(worker) else worker
+        if call is not None and (call.ident is None or call.is_alive()):
+            call.inject(make)  # not started yet: it waits in the inbox
         elif emit is not None:
             emit(make(0.0))
 
