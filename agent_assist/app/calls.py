@@ -138,6 +138,8 @@ def in_plain_words(problem: AgentAssistError) -> str:
     from agent_assist.errors import DeviceNotFoundError, ModelNotFoundError
 
     if isinstance(problem, ModelNotFoundError):
+        if "no model named" in str(problem):
+            return "the speech model chosen in Settings is not installed yet. Open Settings to install it."
         return "no speech model is set up yet. Open Settings to install one (it stays on this PC)."
     if isinstance(problem, DeviceNotFoundError):
         return f"the microphone was not found ({problem}). Check the headset, then open Settings."

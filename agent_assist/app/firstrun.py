@@ -31,6 +31,7 @@ def open_first_run(
     window: AgentWindow, *, on_saved: Callable[[Settings], None] = lambda settings: None
 ) -> FirstRun:
     """Show the three steps beside ``window``; on Start save the choices and ``on_saved``."""
+    from ui.article import place_beside
     from ui.bridge import Bridge
     from ui.firstrun import FirstRun
 
@@ -57,6 +58,7 @@ def open_first_run(
     wizard.show_models(_models(settings))
     _find_devices(wizard, relay)
     window.first_run = wizard  # type: ignore[attr-defined]  # kept alive while it is open
+    place_beside(wizard, window, width=560, height=420)  # the window's alerts stay in view
     wizard.show()
     return wizard
 

@@ -146,9 +146,7 @@ def test_the_app_fills_the_steps_and_saves_the_choices(
     seen: list[Settings] = []
     wizard = open_first_run(window, on_saved=seen.append)
     qtbot.addWidget(wizard)
-    names = [
-        wizard.speech.models.item(i).toolTip() for i in range(wizard.speech.models.count())
-    ]
+    names = [wizard.speech.models.item(i).toolTip() for i in range(wizard.speech.models.count())]
     assert "vosk-model-small-en-us-0.15" in names  # the catalogue, not only what is installed
     # the sound server answers on a worker thread: a list, or why there is none
     qtbot.waitUntil(
@@ -159,5 +157,6 @@ def test_the_app_fills_the_steps_and_saves_the_choices(
     wizard.headset.later.setChecked(True)
     wizard.accept()
     assert 'url = "ws://127.0.0.1:9/"' in user.read_text()
-    assert seen and seen[0].get_str("server.url") == "ws://127.0.0.1:9/"
+    assert seen
+    assert seen[0].get_str("server.url") == "ws://127.0.0.1:9/"
     assert "Agent Assist listens once" in window.statusBar().currentMessage()
