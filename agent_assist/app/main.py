@@ -31,7 +31,12 @@ from agent_assist.app.dialogs import (
     stored_token,
 )
 from agent_assist.app.firstrun import open_first_run
-from agent_assist.app.knowledge import KnowledgeSync, KnowledgeWorker, connect_panel
+from agent_assist.app.knowledge import (
+    KnowledgeSync,
+    KnowledgeWorker,
+    article_count,
+    connect_panel,
+)
 from agent_assist.app.messaging import report, share_flag
 from agent_assist.app.mute import connect_mute_toggle, microphone_mute
 from agent_assist.app.workers import CallWorker
@@ -386,6 +391,11 @@ def _start_knowledge(
         learn=options.demo or settings.get_bool("privacy.learn_phrasings"),
     )
     connect_panel(window.knowledge, knowledge)
+    knowledge.submit(  # an empty cache says so, and how it gets filled
+        article_count()
+        .success(lambda n: window.set_knowledge_empty(n == 0))
+        .failure(lambda why: None)  # the worker has already said why the cache is unavailable
+    )
     knowledge.start()
     cleanup.add(knowledge.stop)
     return knowledge
