@@ -46,6 +46,9 @@ FIELDS: tuple[tuple[str, str], ...] = (
 _LOCK_TIP = "Set by your IT team (site policy); it cannot be changed here."
 
 
+_TEXT_SIZES = (0.75, 0.9, 1.0, 1.15, 1.25, 1.5, 1.75, 2.0)
+
+
 class SettingsDialog(QDialog):
     """Edits the user's settings; keys the site policy locks are shown, disabled."""
 
@@ -120,6 +123,13 @@ class SettingsDialog(QDialog):
             box = QCheckBox()
             box.setChecked(bool(value))
             return box
+        if key == "ui.font_scale":  # in words, not a raw factor
+            sizes = QComboBox()
+            for scale in _TEXT_SIZES:
+                sizes.addItem(f"{round(scale * 100)} %", scale)
+            nearest = min(_TEXT_SIZES, key=lambda scale: abs(scale - float(value)))
+            sizes.setCurrentIndex(_TEXT_SIZES.index(nearest))
+            return sizes
         if spec.kind in ("float", "int"):
             spin = QDoubleSpinBox()
             spin.setRange(
@@ -235,7 +245,8 @@ class SettingsDialog(QDialog):
         if isinstance(editor, QDoubleSpinBox):
             return round(editor.value(), 2)
         if isinstance(editor, QComboBox):
-            return editor.currentText().strip()
+            data = editor.currentData()
+            return data if isinstance(data, float) else editor.currentText().strip()
         assert isinstance(editor, QLineEdit)
         return editor.text().strip()
 

@@ -511,3 +511,19 @@ def test_the_window_does_not_grow_by_its_frame_at_each_start(qtbot: QtBot) -> No
         qtbot.waitExposed(again)
         assert again.frameGeometry() == frame
         again.close()
+
+
+def test_text_size_is_offered_in_percent_and_applies_at_once(
+    qtbot: QtBot, app_font: None, user_settings: Path
+) -> None:
+    from agent_assist.app.dialogs import apply_live, open_settings
+
+    window = make_window(qtbot, SCREEN)
+    open_settings(window, first_run=False, on_saved=lambda s: apply_live(window, s))
+    dialog = window.settings_dialog  # type: ignore[attr-defined]
+    sizes = dialog.editors["ui.font_scale"]
+    assert sizes.currentText() == "100 %"
+    sizes.setCurrentText("150 %")
+    assert dialog.changes()["ui.font_scale"] == 1.5
+    dialog.accept()
+    assert QApplication.font().pointSizeF() == pytest.approx(10.0 * 1.5)  # 10 pt is 100 %
