@@ -231,11 +231,20 @@ class AgentWindow(QMainWindow):
             app.aboutToQuit.connect(self.save_place)
 
     def _command_button(self, text: str, command: str) -> QToolButton:
+        """A short button for ``command``. Not the action's default button: that takes the
+        action's (long) text whenever the action changes, and the row would wrap."""
+        action = self.actions_[command]
         button = QToolButton()
-        button.setDefaultAction(self.actions_[command])
         button.setText(text)
+        button.setToolTip(action.toolTip())
+        button.setCheckable(action.isCheckable())
+        button.setChecked(action.isChecked())
+        button.setEnabled(action.isEnabled())
+        button.clicked.connect(action.trigger)
+        action.toggled.connect(button.setChecked)
+        action.enabledChanged.connect(button.setEnabled)
         button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        button.setAccessibleName(self.actions_[command].text())
+        button.setAccessibleName(action.text())
         return button
 
     # -- what the app feeds in --------------------------------------------------------

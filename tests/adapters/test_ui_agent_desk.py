@@ -133,6 +133,7 @@ def test_the_site_policy_can_fix_the_compact_strip(qtbot: QtBot) -> None:
     window.show()
     assert window.compact
     assert not window.actions_["compact"].isEnabled()
+    assert not window.compact_button.isEnabled()
 
 
 # -- 2. mute that tells the truth ------------------------------------------------------------
@@ -527,3 +528,13 @@ def test_text_size_is_offered_in_percent_and_applies_at_once(
     assert dialog.changes()["ui.font_scale"] == 1.5
     dialog.accept()
     assert QApplication.font().pointSizeF() == pytest.approx(10.0 * 1.5)  # 10 pt is 100 %
+
+
+def test_the_command_buttons_keep_their_short_text_when_toggled(window_light: AgentWindow) -> None:
+    window = window_light
+    window.on_top_button.click()
+    assert window.on_top_button.text() == "Keep on top"
+    assert window.on_top_button.isChecked()
+    window.actions_["on_top"].trigger()  # Ctrl+Shift+T
+    assert not window.on_top_button.isChecked()
+    assert window.on_top_button.text() == "Keep on top"
