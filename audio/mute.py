@@ -85,15 +85,18 @@ class PulseMute:
 
     @property
     def target(self) -> str:
+        """The source's description, for the window (e.g. "Headset microphone")."""
         return self._target
 
     def is_muted(self) -> bool:
+        """Read the source's mute state from the sound server now. Blocking."""
         muted = pulse.source_muted(self.source)
         if muted is None:
             raise MuteError(f"the sound server cannot say whether {self.target} is muted")
         return muted
 
     def set_muted(self, muted: bool) -> bool:
+        """Set the source's mute, then read it back; returns the state read. Blocking."""
         why = pulse.set_source_mute(self.source, muted)
         if why is not None:
             raise MuteError(f"cannot {'mute' if muted else 'unmute'} {self.target}: {why}")
@@ -167,17 +170,21 @@ class GUID(ctypes.Structure):
 
     @classmethod
     def parse(cls, text: str) -> GUID:
+        """A GUID from its text form ``{xxxxxxxx-xxxx-...}``."""
         return cls.from_buffer_copy(uuid.UUID(text).bytes_le)
 
 
 class Ole32(Protocol):
     """The three ole32 functions used (``ctypes.windll.ole32``; a fake in tests)."""
 
-    def CoInitializeEx(self, reserved: Any, flags: int) -> int: ...
+    def CoInitializeEx(self, reserved: Any, flags: int) -> int:
+        """COM initialisation of the calling thread (HRESULT)."""
 
-    def CoCreateInstance(self, clsid: Any, outer: Any, context: int, iid: Any, out: Any) -> int: ...
+    def CoCreateInstance(self, clsid: Any, outer: Any, context: int, iid: Any, out: Any) -> int:
+        """Create a COM object of class ``clsid`` with interface ``iid`` into ``out`` (HRESULT)."""
 
-    def CoUninitialize(self) -> None: ...
+    def CoUninitialize(self) -> None:
+        """Undo CoInitializeEx on the calling thread."""
 
 
 def _check(hresult: int, what: str) -> None:
@@ -256,9 +263,11 @@ class WindowsEndpointMute:
 
     @property
     def target(self) -> str:
+        """The default capture endpoint, in words."""
         return "the default communications microphone"
 
     def is_muted(self) -> bool:
+        """IAudioEndpointVolume::GetMute on the default capture endpoint. Blocking."""
         state = ctypes.c_int()
         get_mute = self._method(
             self._volume, "IAudioEndpointVolume.GetMute", ctypes.POINTER(ctypes.c_int)
@@ -267,6 +276,7 @@ class WindowsEndpointMute:
         return bool(state.value)
 
     def set_muted(self, muted: bool) -> bool:
+        """IAudioEndpointVolume::SetMute, then GetMute; returns the state read back."""
         set_mute = self._method(
             self._volume, "IAudioEndpointVolume.SetMute", ctypes.c_int, ctypes.c_void_p
         )
@@ -274,6 +284,7 @@ class WindowsEndpointMute:
         return self.is_muted()
 
     def close(self) -> None:
+        """Release the COM objects and uninitialise COM on this thread (the one that opened it)."""
         while self._objects:
             address = self._objects.pop()
             release = self._method(

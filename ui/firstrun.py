@@ -61,6 +61,7 @@ class Model:
     installed: bool
 
     def label(self) -> str:
+        """What the agent reads: language, what it is for, its size, installed or not."""
         language = _LANGUAGES.get(self.lang, self.lang or "unknown language")
         size = f", about {self.size_mb} MB" if self.size_mb else ""
         state = " (installed)" if self.installed else ""

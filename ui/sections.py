@@ -49,6 +49,7 @@ class Caption(QLabel):
         self._line: str | None = None
 
     def minimumSizeHint(self) -> QSize:
+        """Narrow: a caption wraps or elides, it never widens the window."""
         return QSize(10, super().minimumSizeHint().height())
 
     def one_line(self, plain: str | None) -> None:
@@ -62,6 +63,7 @@ class Caption(QLabel):
             self.setTextFormat(Qt.TextFormat.AutoText)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
+        """Elide again at the new width (one-line captions)."""
         super().resizeEvent(event)
         if self._line is not None:
             self._elide()
@@ -159,6 +161,7 @@ class FlowRow(QLayout):
         self.setContentsMargins(0, 0, 0, 0)
 
     def addItem(self, item: QLayoutItem) -> None:
+        """Qt's layout API: add ``item`` at the end of the row."""
         self._items.append(item)
 
     def add(self, widget: QWidget) -> None:
@@ -167,31 +170,40 @@ class FlowRow(QLayout):
         self.addItem(QWidgetItem(widget))
 
     def count(self) -> int:
+        """Qt's layout API: the number of items."""
         return len(self._items)
 
     def itemAt(self, index: int) -> QLayoutItem | None:
+        """Qt's layout API: the item at ``index`` (None past the end)."""
         return self._items[index] if 0 <= index < len(self._items) else None
 
     def takeAt(self, index: int) -> QLayoutItem | None:
+        """Qt's layout API: remove and return the item at ``index``."""
         return self._items.pop(index) if 0 <= index < len(self._items) else None
 
     def expandingDirections(self) -> Qt.Orientation:
+        """Qt's layout API: the row does not ask for extra space."""
         return Qt.Orientation(0)
 
     def hasHeightForWidth(self) -> bool:
+        """Qt's layout API: yes, the height depends on the width (items wrap)."""
         return True
 
     def heightForWidth(self, width: int) -> int:
+        """Qt's layout API: the height the items need when wrapped at ``width``."""
         return self._arrange(QRect(0, 0, width, 0), move=False)
 
     def setGeometry(self, rect: QRect) -> None:
+        """Qt's layout API: place the items, wrapping to new lines as needed."""
         super().setGeometry(rect)
         self._arrange(rect, move=True)
 
     def sizeHint(self) -> QSize:
+        """Qt's layout API: the preferred size (the minimum: the row wraps)."""
         return self.minimumSize()
 
     def minimumSize(self) -> QSize:
+        """Qt's layout API: wide enough for the widest item."""
         size = QSize()
         for item in self._items:
             size = size.expandedTo(item.minimumSize())
