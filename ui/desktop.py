@@ -18,11 +18,25 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QProcess, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QSystemTrayIcon, QWidget
 
 from ui.icons import app_icon
 
-__all__ = ["Notifier", "Tray", "set_stays_on_top"]
+__all__ = ["Notifier", "Tray", "pick_file", "set_stays_on_top"]
+
+
+def pick_file(
+    parent: QWidget, title: str, name_filter: str, on_chosen: Callable[[str], None]
+) -> QFileDialog:
+    """A file picker that blocks nothing (a static QFileDialog is modal, and would block the
+    agent's window and its alerts); ``on_chosen(path)`` once a file is picked."""
+    dialog = QFileDialog(parent, title, "", name_filter)
+    dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+    dialog.setWindowModality(Qt.WindowModality.NonModal)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.fileSelected.connect(on_chosen)
+    dialog.show()
+    return dialog
 
 
 def set_stays_on_top(window: QWidget, on: bool) -> None:

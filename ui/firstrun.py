@@ -19,7 +19,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -33,6 +32,8 @@ from PySide6.QtWidgets import (
     QWizard,
     QWizardPage,
 )
+
+from ui.desktop import pick_file
 
 __all__ = ["Device", "FirstRun", "Model"]
 
@@ -185,11 +186,12 @@ class _SpeechModel(QWizardPage):
         self.completeChanged.emit()
 
     def _pick_file(self, wizard: FirstRun) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "A speech model", "", "Models (*.zip *.aabundle);;All files (*)"
+        self.picker = pick_file(
+            self,
+            "A speech model",
+            "Models (*.zip *.aabundle);;All files (*)",
+            wizard.install_model.emit,
         )
-        if path:
-            wizard.install_model.emit(path)
 
     def isComplete(self) -> bool:
         """An installed model chosen, or "later" ticked."""

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -192,11 +191,14 @@ class SettingsDialog(QDialog):
         return box
 
     def _browse_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Install a speech model", "", "Model zip or signed bundle (*.zip);;All files (*)"
+        from ui.desktop import pick_file
+
+        self.picker = pick_file(
+            self,
+            "Install a speech model",
+            "Model zip or signed bundle (*.zip);;All files (*)",
+            self._install,
         )
-        if path:
-            self._install(path)
 
     def _install(self, source: str) -> None:
         if not source.strip():

@@ -160,3 +160,15 @@ def test_the_app_fills_the_steps_and_saves_the_choices(
     assert seen
     assert seen[0].get_str("server.url") == "ws://127.0.0.1:9/"
     assert "Agent Assist listens once" in window.statusBar().currentMessage()
+
+
+def test_picking_a_model_file_blocks_nothing(wizard: FirstRun, qtbot: QtBot) -> None:
+    wizard.next()  # the speech model step
+    wizard.speech.from_file.click()
+    picker = wizard.speech.picker
+    assert picker.isVisible()
+    assert QApplication.activeModalWidget() is None
+    with qtbot.waitSignal(wizard.install_model) as asked:
+        picker.fileSelected.emit("/media/usb/vosk-model-small-en-us-0.15.zip")
+    assert asked.args == ["/media/usb/vosk-model-small-en-us-0.15.zip"]
+    picker.close()
