@@ -432,7 +432,12 @@ def _connect_agent_messaging(
     from agent_assist.marquee.protocol import Ack
 
     window.ticker.acknowledged.connect(
-        lambda announcement: client.send_soon(Ack(id=announcement), on_failure=report)
+        lambda announcement: client.send_soon(
+            Ack(id=announcement),
+            on_failure=lambda why: bridge.run_on_main(  # from the client's thread
+                lambda: window.statusBar().showMessage(f"Read receipt not sent: {why}", 15000)
+            ),
+        )
     )
     bridge.call_event.connect(
         lambda event: (

@@ -538,3 +538,52 @@ def test_the_command_buttons_keep_their_short_text_when_toggled(window_light: Ag
     window.actions_["on_top"].trigger()  # Ctrl+Shift+T
     assert not window.on_top_button.isChecked()
     assert window.on_top_button.text() == "Keep on top"
+
+
+# -- 16. cosmetic ----------------------------------------------------------------------------------
+
+
+def test_the_meters_empty_when_the_call_ends(window_light: AgentWindow) -> None:
+    from agent_assist.events import Level
+
+    window = window_light
+    window.show_event(Call(t=0.0, state="started"))
+    window.show_event(Level(t=1.0, channel="agent", dbfs=-10.0, speech=True))
+    assert window.strip.meters["agent"].value() > 0
+    window.show_event(Call(t=2.0, state="ended"))
+    assert [m.value() for m in window.strip.meters.values()] == [0, 0]
+
+
+@pytest.mark.parametrize("theme", ["light", "dark", "high-contrast"])
+def test_unticked_boxes_and_empty_meters_have_a_visible_edge(theme: str) -> None:
+    t = THEMES[theme]
+    assert contrast(t.control, t.panel) >= 3.0  # the box's and the meter's outline
+    assert contrast(t.control, t.window) >= 3.0
+
+
+def test_locked_settings_show_a_drawn_lock_not_an_emoji(qtbot: QtBot, user_settings: Path) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    from agent_assist.config import load_settings
+    from ui.settings import SettingsDialog
+
+    policy = user_settings.parent / "site.toml"
+    policy.write_text('locked = ["ui.theme"]\n[ui]\ntheme = "dark"\n')
+    settings = load_settings(site=policy, user=user_settings)
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    texts = [label.text() for label in dialog.findChildren(QLabel)]
+    assert not any("🔒" in text for text in texts)
+    locks = [
+        label for label in dialog.findChildren(QLabel) if label.accessibleName() == "locked by IT"
+    ]
+    assert locks
+    assert all(not lock.pixmap().isNull() for lock in locks)
+
+
+def test_add_a_resolution_says_submit_for_review(window_light: AgentWindow) -> None:
+    window_light.knowledge.add_resolution()
+    form = window_light.knowledge.resolution_form
+    assert form is not None
+    assert form.submit.text() == "Submit for review"
+    form.close()
