@@ -16,13 +16,11 @@ again at any time: the settings apply live.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen, QPixmap
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
 __all__ = [
     "THEMES",
@@ -152,19 +150,45 @@ def on_bar_button(bar: tuple[str, str], selector: str = "QPushButton") -> str:
     )
 
 
-def _check_mark(theme: Theme) -> str:
-    """A check mark image for checked boxes (a style sheet can only name a file)."""
-    path = Path(tempfile.gettempdir()) / f"agent-assist-check-{theme.name}.png"
-    if not path.exists():
-        pixmap = QPixmap(28, 28)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
+class _ThemedStyle(QProxyStyle):
+    """Fusion, with check boxes drawn in the theme's colours: an outline that shows on every
+    background (Fusion's is the window colour, darker: invisible on a dark theme) and a
+    check mark in the ring colour. Drawn, not an image: nothing is written to disk."""
+
+    def __init__(self, theme: Theme) -> None:
+        super().__init__("Fusion")
+        self.theme = theme
+
+    def drawPrimitive(
+        self,
+        element: QStyle.PrimitiveElement,
+        option: QStyleOption,
+        painter: QPainter,
+        widget: QWidget | None = None,
+    ) -> None:
+        """Check boxes in the theme's colours; everything else as Fusion draws it."""
+        if element != QStyle.PrimitiveElement.PE_IndicatorCheckBox:
+            super().drawPrimitive(element, option, painter, widget)
+            return
+        t = self.theme
+        on = bool(option.state & QStyle.StateFlag.State_On)
+        box = QRectF(option.rect).adjusted(1.5, 1.5, -1.5, -1.5)
+        painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor(ring_for(theme.accent)), 4.0))
-        painter.drawPolyline([QPointF(6, 15), QPointF(12, 21), QPointF(22, 7)])
-        painter.end()
-        pixmap.save(str(path))
-    return path.as_posix()
+        pen = QPen(QColor(t.accent if on else t.control), 2.0)
+        if not option.state & QStyle.StateFlag.State_Enabled:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(QColor(t.accent if on else t.panel))
+        painter.drawRoundedRect(box, 3, 3)
+        if on:
+            painter.setPen(QPen(QColor(ring_for(t.accent)), 2.0))
+            w, h, x, y = box.width(), box.height(), box.left(), box.top()
+            painter.drawPolyline(
+                [QPointF(x + w * 0.2, y + h * 0.52), QPointF(x + w * 0.42, y + h * 0.74),
+                 QPointF(x + w * 0.8, y + h * 0.26)]
+            )  # fmt: skip
+        painter.restore()
 
 
 def app_stylesheet(theme: Theme) -> str:
@@ -184,11 +208,6 @@ QLineEdit {{ border:1px solid {t.control}; border-radius:3px; padding:2px 3px; }
 QLineEdit:focus, QPlainTextEdit:focus, QTextBrowser:focus, QListWidget:focus,
 QComboBox:focus, QScrollArea:focus {{ border:{ring}; }}
 QCheckBox:focus {{ border:{ring}; border-radius:3px; }}
-QCheckBox::indicator {{ width:14px; height:14px; border:2px solid {t.control}; border-radius:3px;
-    background:{t.panel}; }}
-QCheckBox::indicator:checked {{ background:{t.accent}; border-color:{t.accent};
-    image:url({_check_mark(t)}); }}
-QCheckBox::indicator:disabled {{ border-style:dashed; }}
 QProgressBar {{ border:1px solid {t.control}; border-radius:3px; background:{t.track}; }}
 QProgressBar::chunk {{ background:{t.accent}; border-radius:2px; }}
 """
@@ -197,8 +216,7 @@ QProgressBar::chunk {{ background:{t.accent}; border-radius:2px; }}
 def apply_theme(app: QApplication, theme: Theme, *, font_scale: float = 1.0) -> None:
     """Set the style, palette, style sheet and base font size (``font_scale`` 0.75..2.0 of
     10 pt); call it again to change them while the app runs."""
-    if app.style().name().lower() != "fusion":
-        app.setStyle("Fusion")  # follows the palette on every desktop
+    app.setStyle(_ThemedStyle(theme))  # Fusion follows the palette on every desktop
     palette = QPalette()
     roles = {
         QPalette.ColorRole.Window: theme.window,

@@ -307,10 +307,11 @@ def _agent_window(
     mute = connect_mute_toggle(
         window,
         lambda: calls.worker,
-        open_mic=microphone_mute(settings),
+        # a replayed call never touches the real microphone (nor the sound server's files)
+        open_mic=None if replay else microphone_mute(settings),
         emit=bridge.call_event.emit,
         run_on_main=bridge.run_on_main,
-        restore_on_stop=options.demo,  # the demo never leaves the agent's microphone muted
+        without="a replayed call: your microphone is not touched",
     )
     cleanup.add(mute.stop)
     window.settings_requested.connect(

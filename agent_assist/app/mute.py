@@ -36,7 +36,7 @@ class MuteControl:
 
     Args:
         open_mic: makes the MicMute, on the worker; raises AgentAssistError when there is none.
-            None: no OS mute here (the demo without a sound server, tests).
+            None: no OS mute here (a replayed call, tests); ``without`` says why.
         on_mode: ``on_mode(os_mute, words)`` once it is known whether the OS mute works:
             ``words`` names the microphone, or says why there is no OS mute.
         on_state: ``on_state(muted, source)``: a confirmed state ("os"), or the agent's mark
@@ -56,6 +56,7 @@ class MuteControl:
         on_failure: Callable[[str], None],
         run_on_main: RunOnMain = run_here,
         restore_on_stop: bool = False,
+        without: str = "no microphone mute on this computer",
     ) -> None:
         self._on_mode, self._on_state, self._on_failure = on_mode, on_state, on_failure
         self._main = run_on_main
@@ -64,7 +65,7 @@ class MuteControl:
         self._first: bool | None = None  # the microphone's state before we changed it
         self._worker: OpWorker[MicMute] | None = None
         if open_mic is None:
-            run_on_main(lambda: self._mode(False, "no microphone mute on this computer"))
+            run_on_main(lambda: self._mode(False, without))
             return
         self._worker = OpWorker(
             name="microphone-mute",
@@ -155,6 +156,7 @@ def connect_mute_toggle(
     emit: Callable[[Event], None] | None = None,
     run_on_main: RunOnMain = run_here,
     restore_on_stop: bool = False,
+    without: str = "no microphone mute on this computer",
 ) -> MuteControl:
     """Every mute control of ``window`` (button, Ctrl+M, banner, tray) asks one MuteControl.
 
@@ -184,6 +186,7 @@ def connect_mute_toggle(
         on_failure=window.mute_failed,
         run_on_main=run_on_main,
         restore_on_stop=restore_on_stop,
+        without=without,
     )
     window.mute_requested.connect(lambda muted: control.request(muted))  # holds the control
     return control
