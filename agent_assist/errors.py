@@ -32,7 +32,8 @@ CLI and the UI only ever catch :class:`AgentAssistError` and show its message::
     ├── AudioError                   anything about sound input
     │   ├── DeviceNotFoundError      no input device matches the name/index asked for
     │   ├── DeviceError              a device failed to open or stopped delivering audio
-    │   └── AudioFormatError         an audio file we cannot read
+    │   ├── AudioFormatError         an audio file we cannot read
+    │   └── MuteError                the operating system would not mute or unmute the microphone
     └── ModelError                   anything about speech models
         ├── ModelNotFoundError       no model by that name/path (message says how to install)
         ├── ModelLoadError           Vosk refused to load a model folder
@@ -75,6 +76,7 @@ __all__ = [
     "ModelInstallError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "MuteError",
     "NoAnswerError",
     "PhraseSyntaxError",
     "RetryLaterError",
@@ -212,6 +214,10 @@ class DeviceError(AudioError):
 
 class AudioFormatError(AudioError):
     """An audio file is missing, unreadable, or in a format we do not decode."""
+
+
+class MuteError(AudioError):
+    """The operating system would not mute or unmute the microphone, or cannot say whether it is."""
 
 
 class ModelError(AgentAssistError):

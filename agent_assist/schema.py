@@ -90,6 +90,7 @@ _SPECS = (
     Spec("ui.font_scale", "float", 1.0, "Text size relative to normal.", low=0.75, high=2.0),
     Spec("ui.always_on_top", "bool", False, "Keep the assistant window above other windows."),
     Spec("ui.dock", "str", "right", "Where the window docks.", choices=("right", "left", "floating")),
+    Spec("ui.compact", "bool", False, "Start in the compact strip (line state, one alert, announcements: about 120 px); lock it for small screens."),
     Spec("updates.enabled", "bool", True, "Check for signed updates (agent-assist update check, and the app once a day)."),
     Spec("updates.url", "str", "", "Where updates come from: an http(s) URL or a folder holding stable/ and pilot/; empty: /updates/ on the marquee server.", check=_url_or_folder),
     Spec("updates.channel", "str", "stable", "Update channel: pilot PCs get releases first.", choices=("stable", "pilot")),

@@ -19,7 +19,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["PulseSource", "SourceWatcher", "default_source", "list_sources", "source_muted"]
+__all__ = [
+    "PulseSource",
+    "SourceWatcher",
+    "default_source",
+    "list_sources",
+    "set_source_mute",
+    "source_muted",
+]
 
 _SPEC = re.compile(r"(?P<channels>\d+)ch (?P<rate>\d+)Hz")
 
@@ -98,6 +105,30 @@ def source_muted(name: str) -> bool | None:
         return None
     answer = out.strip().lower()
     return True if answer.endswith("yes") else False if answer.endswith("no") else None
+
+
+def set_source_mute(name: str, muted: bool, *, timeout: float = 3.0) -> str | None:
+    """Mute or unmute source ``name`` (``@DEFAULT_SOURCE@``: the default one); returns None
+    when the server accepted it, else why not (one line: no pactl, no server, no such source)."""
+    exe = shutil.which("pactl")
+    if exe is None:
+        return "pactl is not installed (Debian/Ubuntu: apt install pulseaudio-utils)"
+    try:
+        done = subprocess.run(
+            [exe, "set-source-mute", name, "1" if muted else "0"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"the sound server did not answer within {timeout:g} s"
+    except OSError as exc:
+        return f"cannot run pactl: {exc.strerror}"
+    if done.returncode == 0:
+        return None
+    lines = (done.stderr or done.stdout).strip().splitlines()
+    return lines[-1] if lines else f"pactl failed (exit {done.returncode})"
 
 
 class SourceWatcher:

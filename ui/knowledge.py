@@ -2,46 +2,49 @@
 "Add a resolution" (bubble-up; queued locally, so it works offline).
 
 A pure view: it asks for searches, articles and feedback through signals; the
-app answers on the GUI thread with :meth:`show_results` and :meth:`show_article`.
+app answers on the GUI thread with :meth:`KnowledgePanel.show_results` and
+:meth:`KnowledgePanel.show_article`. Each card's buttons (**Open**, **Used
+it**, **Helpful**) sit right under its title, so they stay in view however
+little room the panel gets. Used it and Helpful count once per article per call
+and then stay pressed (:meth:`KnowledgePanel.new_call` starts counting again).
+The article and the resolution form open in non-modal windows
+(:mod:`ui.article`).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from typing import TypedDict
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
-    QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QTextBrowser,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from agent_assist.events import ArticleRef, Suggestion
-from agent_assist.marquee.protocol import ProtocolError, Submit, validate
+from ui.article import ArticleWindow, Resolution, ResolutionForm, place_beside
+from ui.sections import Caption
 from ui.theme import Theme
 
-__all__ = ["KnowledgePanel", "Resolution", "ResolutionDialog", "snippet_html"]
+__all__ = ["EMPTY_KNOWLEDGE", "KnowledgePanel", "Resolution", "snippet_html"]
 
-
-class Resolution(TypedDict):
-    """A resolution the agent wrote in the panel (``resolution_submitted`` carries one)."""
-
-    title: str
-    steps: str
-    triggers: list[str]
+_ACTIONS = (  # (label, action, label once recorded)
+    ("Open", "opened", "Open"),
+    ("Used it", "used", "✓ Used"),
+    ("Helpful", "helpful", "✓ Helpful"),
+)
+EMPTY_KNOWLEDGE = (
+    "The knowledge base is empty, so there is nothing to suggest yet. Your team's articles "
+    "arrive on their own once the announcement server is set up (Settings, Server); your IT "
+    "team can also load them onto this PC."
+)
 
 
 def snippet_html(snippet: str) -> str:
@@ -50,7 +53,8 @@ def snippet_html(snippet: str) -> str:
 
 
 class ArticleCard(QFrame):
-    """One article: title, snippet, who handles it, what the agent may do; Open, Used it, Helpful."""
+    """One article: title, then Open / Used it / Helpful, then the snippet, who handles it and
+    what the agent may do."""
 
     def __init__(self, ref: ArticleRef, panel: KnowledgePanel) -> None:
         super().__init__()
@@ -61,34 +65,47 @@ class ArticleCard(QFrame):
             f"QFrame#article {{ background:{theme.panel}; border:1px solid {theme.border}; border-radius:6px; }}"
         )
         self.setAccessibleName(f"Article: {ref.title}")
-        title = QLabel(f"<b>{html.escape(ref.title)}</b>")
-        title.setWordWrap(True)
-        body = QLabel(snippet_html(ref.snippet or ""))
-        body.setWordWrap(True)
+        title = Caption(f"<b>{html.escape(ref.title)}</b>")
+        self.buttons: dict[str, QPushButton] = {}
+        row = QHBoxLayout()
+        row.setSpacing(4)
+        for label, action, _ in _ACTIONS:
+            button = QPushButton(label)
+            button.setAccessibleName(f"{label}: {ref.title}")
+            button.setCheckable(action != "opened")
+            button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+            button.setMinimumWidth(10)
+            button.clicked.connect(lambda _=False, a=action: panel._act(ref.id, a))
+            self.buttons[action] = button
+            row.addWidget(button)
+        body = Caption(snippet_html(ref.snippet or ""))
         body.setTextFormat(Qt.TextFormat.RichText)
-        badges = QVBoxLayout()  # stacked: authority texts are long
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(3)
+        layout.addWidget(title)
+        layout.addLayout(row)
+        layout.addWidget(body)
         for text, tip in ((ref.department, "Handled by"), (ref.authority, "You may")):
             if text:
-                badge = QLabel(text)
-                badge.setWordWrap(True)
+                badge = Caption(f"{tip}: {text}")
                 badge.setToolTip(tip)
                 badge.setAccessibleName(f"{tip}: {text}")
                 badge.setStyleSheet(
                     f"background:{theme.accent}; color:{theme.window}; border-radius:4px; padding:1px 6px;"
                 )
-                badges.addWidget(badge)
-        buttons = QHBoxLayout()
-        for label, action in (("Open", "opened"), ("Used it", "used"), ("Helpful", "helpful")):
-            button = QPushButton(label)
-            button.setAccessibleName(f"{label}: {ref.title}")
-            button.clicked.connect(lambda _=False, a=action: panel._act(ref.id, a))
-            buttons.addWidget(button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(title)
-        layout.addWidget(body)
-        layout.addLayout(badges)
-        layout.addLayout(buttons)
+                layout.addWidget(badge)
+        self.show_recorded(panel.recorded)
+
+    def show_recorded(self, recorded: set[tuple[str, str]]) -> None:
+        """Press the buttons whose action is already counted for this article on this call."""
+        for label, action, done in _ACTIONS:
+            button = self.buttons[action]
+            pressed = (self.ref.id, action) in recorded
+            if button.isCheckable():
+                button.setChecked(pressed)
+            button.setText(done if pressed and action != "opened" else label)
+            button.setAccessibleDescription("recorded for this call" if pressed else "")
 
 
 class KnowledgePanel(QWidget):
@@ -99,42 +116,69 @@ class KnowledgePanel(QWidget):
 
     search_requested = Signal(str)
     open_requested = Signal(str)
-    feedback = Signal(str, str)  # article id, action (opened/used/helpful)
+    feedback = Signal(str, str)  # article id, action (opened/used/helpful): once per call each
     resolution_submitted = Signal(object)  # a Resolution
 
     def __init__(self, *, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.theme = theme
+        self.recorded: set[tuple[str, str]] = set()  # (article id, action) counted this call
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search the knowledge base…")
         self.search.setAccessibleName("Knowledge search")
         self.search.setClearButtonEnabled(True)
         self.search.returnPressed.connect(self._search)
-        self.heading = QLabel("Suggestions appear while the customer explains")
-        self.heading.setWordWrap(True)
+        self.heading = Caption("Suggestions appear while the customer explains")
+        self.heading.setAccessibleName("Knowledge status")
         self.cards_box = QVBoxLayout()
+        self.cards_box.setSpacing(4)
         self.cards_box.addStretch(1)
         holder = QWidget()
         holder.setLayout(self.cards_box)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(holder)
-        scroll.setAccessibleName("Suggested articles")
-        add = QPushButton("Add a resolution…")
-        add.setAccessibleName("Add a resolution")
-        add.clicked.connect(self._add_resolution)
+        self.articles_view = QScrollArea()
+        self.articles_view.setWidgetResizable(True)
+        self.articles_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.articles_view.setWidget(holder)
+        self.articles_view.setAccessibleName("Suggested articles")
+        self.articles_view.setFocusPolicy(
+            Qt.FocusPolicy.NoFocus
+        )  # its cards' buttons take the focus
+        self.articles_view.setMinimumHeight(60)
+        self.add = QPushButton("Add a resolution…")
+        self.add.setAccessibleName("Add a resolution")
+        self.add.clicked.connect(self.add_resolution)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)
         layout.addWidget(self.search)
         layout.addWidget(self.heading)
-        layout.addWidget(scroll, 1)
-        layout.addWidget(add)
+        layout.addWidget(self.articles_view, 1)
+        layout.addWidget(self.add)
         self.cards: list[ArticleCard] = []
         self._searching = False
+        self.article_window: ArticleWindow | None = None
+        self.resolution_form: ResolutionForm | None = None
 
     def _search(self) -> None:
         self.search_requested.emit(self.search.text().strip())
+
+    def set_theme(self, theme: Theme) -> None:
+        """Redraw the cards in ``theme``'s colours."""
+        self.theme = theme
+        self._show(tuple(card.ref for card in self.cards))
+
+    def set_empty(self, empty: bool) -> None:
+        """Say that the knowledge base is empty, and how it gets filled."""
+        if empty:
+            self.heading.setText(EMPTY_KNOWLEDGE)
+        elif self.heading.text() == EMPTY_KNOWLEDGE:
+            self.heading.setText("Suggestions appear while the customer explains")
+
+    def new_call(self) -> None:
+        """A new call: Used it and Helpful count again."""
+        self.recorded.clear()
+        for card in self.cards:
+            card.show_recorded(self.recorded)
 
     def show_suggestion(self, suggestion: Suggestion) -> None:
         """Show live suggestions, unless the agent's own search is on screen."""
@@ -161,98 +205,41 @@ class KnowledgePanel(QWidget):
             self.cards_box.insertWidget(index, card)
 
     def _act(self, article_id: str, action: str) -> None:
-        self.feedback.emit(article_id, action)
         if action == "opened":
             self.open_requested.emit(article_id)
+        if (article_id, action) not in self.recorded:
+            self.recorded.add((article_id, action))
+            self.feedback.emit(article_id, action)
+        for card in self.cards:
+            if card.ref.id == article_id:
+                card.show_recorded(self.recorded)
 
     def show_article(
         self, title: str, body: str, department: str | None, authority: str | None
     ) -> None:
-        """Open an article in a dialog: its steps, who handles it, what the agent may do."""
-        dialog = QDialog(self)
-        dialog.setWindowTitle(title)
-        view = QTextBrowser()
-        view.setAccessibleName("Article")
-        extra = "".join(
-            f"<p><b>{label}:</b> {html.escape(value)}</p>"
-            for label, value in (("Handled by", department), ("You may", authority))
-            if value
-        )
-        view.setHtml(
-            f"<h3>{html.escape(title)}</h3>{extra}<p>{html.escape(body).replace(chr(10), '<br>')}</p>"
-        )
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        close.rejected.connect(dialog.reject)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(view)
-        layout.addWidget(close)
-        dialog.resize(420, 480)
-        dialog.open()
+        """Open an article in its own non-modal window beside the agent's window."""
+        if self.article_window is None:
+            self.article_window = ArticleWindow()
+        self.article_window.show_article(title, body, department, authority)
+        if not self.article_window.isVisible():
+            place_beside(self.article_window, self.window(), width=440, height=520)
+        self.article_window.show()
+        self.article_window.raise_()
 
-    def _add_resolution(self) -> None:
-        dialog = ResolutionDialog(self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.resolution_submitted.emit(dialog.value())
-            QMessageBox.information(
-                self,
-                "Thank you",
-                "Queued for your supervisor's review. It is sent when the server is reachable.",
-            )
+    def add_resolution(self) -> None:
+        """Open the resolution form (non-modal) beside the agent's window."""
+        if self.resolution_form is None:
+            self.resolution_form = ResolutionForm()
+            self.resolution_form.submitted.connect(self.resolution_submitted)
+        if not self.resolution_form.isVisible():
+            self.resolution_form.start()
+            place_beside(self.resolution_form, self.window(), width=440, height=420)
+        self.resolution_form.show()
+        self.resolution_form.raise_()
+        self.resolution_form.activateWindow()
 
-
-class ResolutionDialog(QDialog):
-    """Title, steps and how customers put it; personal data is scrubbed before it is stored."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Add a resolution")
-        self.title = QLineEdit()
-        self.title.setAccessibleName("Resolution title")
-        self.title.setMaxLength(200)
-        self.steps = QPlainTextEdit()
-        self.steps.setAccessibleName("Resolution steps")
-        self.triggers = QLineEdit()
-        self.triggers.setAccessibleName("How customers put it")
-        self.triggers.setPlaceholderText("e.g. my card never came | card not delivered")
-        self.note = QLabel(
-            "Card numbers, phone numbers and e-mail addresses are removed before saving."
-        )
-        self.note.setWordWrap(True)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self._accept)
-        self.buttons.rejected.connect(self.reject)
-        form = QFormLayout(self)
-        form.addRow("Title", self.title)
-        form.addRow("What resolved it", self.steps)
-        form.addRow("Customer phrasings", self.triggers)
-        form.addRow(self.note)
-        form.addRow(self.buttons)
-
-    def value(self) -> Resolution:
-        """What the agent wrote: title, steps and customer phrasings (trimmed)."""
-        return {
-            "title": self.title.text().strip(),
-            "steps": self.steps.toPlainText().strip(),
-            "triggers": [t.strip() for t in self.triggers.text().split("|") if t.strip()],
-        }
-
-    def _accept(self) -> None:
-        if not self.title.text().strip() or not self.steps.toPlainText().strip():
-            self.note.setText("A resolution needs a title and what resolved it.")
-            return
-        value = self.value()
-        try:  # what the server would refuse is refused now, while the agent can still fix it
-            validate(
-                Submit(
-                    ref="check",
-                    title=value["title"],
-                    body=value["steps"],
-                    triggers=tuple(value["triggers"]),
-                )
-            )
-        except ProtocolError as exc:
-            self.note.setText(f"Please change this: {exc}")
-            return
-        self.accept()
+    def close_windows(self) -> None:
+        """Close the article and resolution windows (the agent's window is closing)."""
+        for window in (self.article_window, self.resolution_form):
+            if window is not None:
+                window.close()

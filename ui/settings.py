@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -46,6 +45,9 @@ FIELDS: tuple[tuple[str, str], ...] = (
 _LOCK_TIP = "Set by your IT team (site policy); it cannot be changed here."
 
 
+_TEXT_SIZES = (0.75, 0.9, 1.0, 1.15, 1.25, 1.5, 1.75, 2.0)
+
+
 class SettingsDialog(QDialog):
     """Edits the user's settings; keys the site policy locks are shown, disabled."""
 
@@ -66,6 +68,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Welcome to Agent Assist" if first_run else "Settings")
         self.settings = settings
         self.editors: dict[str, QWidget] = {}
+        self._fixed: set[str] = set()  # fix_value: shown, not saved
         layout = QVBoxLayout(self)
         if first_run:
             welcome = QLabel(
@@ -94,7 +97,7 @@ class SettingsDialog(QDialog):
                 row = self._with_test(editor)
             elif key == "models.path" and not locked:
                 row = self._with_install(editor)
-            form.addRow(("🔒 " if locked else "") + label, row)
+            form.addRow(_locked_label(label) if locked else QLabel(label), row)
         self.token = QLineEdit()
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText(
@@ -119,6 +122,13 @@ class SettingsDialog(QDialog):
             box = QCheckBox()
             box.setChecked(bool(value))
             return box
+        if key == "ui.font_scale":  # in words, not a raw factor
+            sizes = QComboBox()
+            for scale in _TEXT_SIZES:
+                sizes.addItem(f"{round(scale * 100)} %", scale)
+            nearest = min(_TEXT_SIZES, key=lambda scale: abs(scale - float(value)))
+            sizes.setCurrentIndex(_TEXT_SIZES.index(nearest))
+            return sizes
         if spec.kind in ("float", "int"):
             spin = QDoubleSpinBox()
             spin.setRange(
@@ -181,11 +191,14 @@ class SettingsDialog(QDialog):
         return box
 
     def _browse_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Install a speech model", "", "Model zip or signed bundle (*.zip);;All files (*)"
+        from ui.desktop import pick_file
+
+        self.picker = pick_file(
+            self,
+            "Install a speech model",
+            "Model zip or signed bundle (*.zip);;All files (*)",
+            self._install,
         )
-        if path:
-            self._install(path)
 
     def _install(self, source: str) -> None:
         if not source.strip():
@@ -234,16 +247,28 @@ class SettingsDialog(QDialog):
         if isinstance(editor, QDoubleSpinBox):
             return round(editor.value(), 2)
         if isinstance(editor, QComboBox):
-            return editor.currentText().strip()
+            data = editor.currentData()
+            return data if isinstance(data, float) else editor.currentText().strip()
         assert isinstance(editor, QLineEdit)
         return editor.text().strip()
+
+    def fix_value(self, key: str, value: Value, why: str) -> None:
+        """Show ``key`` as ``value``, not editable (what the app does whatever is saved)."""
+        editor = self.editors[key]
+        if isinstance(editor, QCheckBox):
+            editor.setChecked(bool(value))
+        editor.setEnabled(False)
+        editor.setToolTip(why)
+        self._fixed.add(key)
 
     def changes(self) -> dict[str, Value]:
         """Edited, unlocked keys whose value differs from the current settings."""
         return {
             key: self.value(key)
             for key, _ in FIELDS
-            if not self.settings.locked(key) and self.value(key) != self.settings.get(key)
+            if not self.settings.locked(key)
+            and key not in self._fixed
+            and self.value(key) != self.settings.get(key)
         }
 
     def new_token(self) -> str | None:
@@ -253,3 +278,23 @@ class SettingsDialog(QDialog):
     def show_problem(self, text: str) -> None:
         """Say why something cannot be done."""
         self.message.setText(text)
+
+
+def _locked_label(text: str) -> QWidget:
+    """The label of a key IT locked: a drawn lock (an emoji needs a font that may be
+    missing) before the text."""
+    from PySide6.QtWidgets import QHBoxLayout
+
+    from ui.icons import lock_pixmap
+
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(4)
+    lock = QLabel()
+    lock.setPixmap(lock_pixmap(box.palette().windowText().color().name()))
+    lock.setAccessibleName("locked by IT")
+    row.addWidget(lock)
+    row.addWidget(QLabel(text), 1)
+    box.setToolTip(_LOCK_TIP)
+    return box

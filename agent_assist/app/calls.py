@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ui.agent_window import AgentWindow
     from ui.bridge import Bridge
 
-__all__ = ["CallSetup", "risk_semantic", "start_live", "start_replay"]
+__all__ = ["CallSetup", "in_plain_words", "risk_semantic", "start_live", "start_replay"]
 
 log = logging.getLogger("agent_assist.app")
 
@@ -121,7 +121,8 @@ def start_live(
             )
         )
     except AgentAssistError as exc:
-        window.set_source(f"Not listening: {exc}")
+        window.set_source(f"Not listening: {in_plain_words(exc)}")
+        window.strip.set_status("Recogniser: not running")
         return None
     window.set_source(
         f"Live: {agent.name}" + (f" + {customer.name}" if customer else "") + f" · {installed.name}"
@@ -129,6 +130,20 @@ def start_live(
     worker = _call_worker(source, bridge, knowledge, setup)
     worker.start()  # a live call never waits for the knowledge cache
     return worker
+
+
+def in_plain_words(problem: AgentAssistError) -> str:
+    """What the window says about a problem: what to do in the app, not a command to type
+    (the CLI's messages name commands)."""
+    from agent_assist.errors import DeviceNotFoundError, ModelNotFoundError
+
+    if isinstance(problem, ModelNotFoundError):
+        if "no model named" in str(problem):
+            return "the speech model chosen in Settings is not installed yet. Open Settings to install it."
+        return "no speech model is set up yet. Open Settings to install one (it stays on this PC)."
+    if isinstance(problem, DeviceNotFoundError):
+        return f"the microphone was not found ({problem}). Check the headset, then open Settings."
+    return str(problem)
 
 
 def _call_worker(

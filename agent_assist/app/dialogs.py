@@ -13,8 +13,10 @@ from agent_assist.errors import AgentAssistError
 if TYPE_CHECKING:
     from ui.agent_window import AgentWindow
     from ui.bridge import Bridge
+    from ui.settings import SettingsDialog
 
 __all__ = [
+    "apply_live",
     "install_model",
     "load_app_settings",
     "open_settings",
@@ -43,15 +45,26 @@ def report_settings_problems(settings: Settings) -> None:
         report(problem)
 
 
-def open_settings(window: AgentWindow, *, first_run: bool) -> None:
-    """The settings dialog; saves what changed (locked keys cannot be changed) and the token."""
-    from PySide6.QtWidgets import QDialog, QMessageBox
+def open_settings(
+    window: AgentWindow,
+    *,
+    first_run: bool,
+    demo: bool = False,
+    on_saved: Callable[[Settings], None] = lambda settings: None,
+) -> None:
+    """The settings window, non-modal (an alert in the agent's window stays reachable); saves
+    what changed (locked keys cannot be changed) and the token, then ``on_saved(settings)``
+    applies them live. A second request brings the open one forward."""
+    from PySide6.QtCore import Qt
 
-    from agent_assist.config import save_user_setting
-    from agent_assist.errors import SettingsError
     from ui.bridge import Bridge
     from ui.settings import SettingsDialog
 
+    existing = getattr(window, "settings_dialog", None)
+    if existing is not None and existing.isVisible():
+        existing.raise_()
+        existing.activateWindow()
+        return
     settings = load_app_settings()
     try:
         from audio.devices import list_input_devices
@@ -70,6 +83,13 @@ def open_settings(window: AgentWindow, *, first_run: bool) -> None:
         token_set=bool(stored_token()),
         parent=window,
     )
+    dialog.setWindowModality(Qt.WindowModality.NonModal)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    if demo:  # what the window does, the form shows: the demo shares with its demo supervisor
+        dialog.fix_value(
+            "privacy.flag_feed", True, "The demo shares flag summaries with its demo supervisor."
+        )
+    window.settings_dialog = dialog  # type: ignore[attr-defined]
     relay = Bridge()
     relay.level.connect(dialog.show_test_level)
     relay.connection.connect(dialog.show_problem)  # the microphone test's failure, if any
@@ -80,8 +100,19 @@ def open_settings(window: AgentWindow, *, first_run: bool) -> None:
     dialog.test_device.connect(
         lambda spec: _test_microphone(spec, relay.level.emit, relay.connection.emit)
     )
-    if dialog.exec() != QDialog.DialogCode.Accepted:
-        return
+    dialog.accepted.connect(lambda: _save(window, dialog, settings, on_saved))
+    dialog.show()
+
+
+def _save(
+    window: AgentWindow,
+    dialog: SettingsDialog,
+    settings: Settings,
+    on_saved: Callable[[Settings], None],
+) -> None:
+    from agent_assist.config import save_user_setting
+    from agent_assist.errors import SettingsError
+
     problems = []
     for key, value in dialog.changes().items():
         try:
@@ -89,16 +120,35 @@ def open_settings(window: AgentWindow, *, first_run: bool) -> None:
         except SettingsError as exc:
             problems.append(str(exc))
     token = dialog.new_token()
-    if token and not _store_token(token):
+    if token and not store_token(token):
         problems.append(
             "No keyring on this desktop: set AGENT_ASSIST_TOKEN instead of saving the token."
         )
-    if problems:
-        QMessageBox.warning(window, "Some settings were not saved", "\n".join(problems))
+    on_saved(settings)  # theme, text size, keep on top, sharing: at once
+    if problems:  # in the window's status line: never a modal box over an alert
+        window.statusBar().showMessage("Not saved: " + " ".join(problems), 30000)
     else:
         window.statusBar().showMessage(
-            "Saved. Restart Agent Assist to listen with the new settings.", 10000
+            "Saved. Theme, text size and sharing apply now; a new microphone or model "
+            "when Agent Assist starts again.",
+            15000,
         )
+
+
+def apply_live(window: AgentWindow, settings: Settings) -> None:
+    """Theme, text size and Keep on top from ``settings``, now (no restart)."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui.theme import apply_theme, theme_named
+
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        return
+    dark = app.styleHints().colorScheme().name == "Dark"
+    theme = theme_named(settings.get_str("ui.theme"), system_dark=dark)
+    apply_theme(app, theme, font_scale=settings.get_float("ui.font_scale"))
+    window.set_theme(theme)
+    window.set_always_on_top(settings.get_bool("ui.always_on_top"))
 
 
 def _test_microphone(
@@ -137,7 +187,7 @@ def install_model(source: str, relay: Bridge, settings: Settings) -> None:
     threading.Thread(target=run, name="model-install", daemon=True).start()
 
 
-def _store_token(token: str) -> bool:
+def store_token(token: str) -> bool:
     try:
         import keyring
 

@@ -31,6 +31,7 @@ __all__ = [
     "KnowledgeSync",
     "KnowledgeWorker",
     "article",
+    "article_count",
     "connect_panel",
     "exchange_knowledge",
     "resolution",
@@ -200,6 +201,15 @@ def resolution(value: Resolution) -> Op[KnowledgeBase, int]:
             kb.db, title=value["title"], steps=value["steps"], triggers=value["triggers"]
         )
     )
+
+
+def article_count() -> Op[KnowledgeBase, int]:
+    """How many articles the cache holds (0: the panel says the knowledge base is empty)."""
+
+    def run(kb: KnowledgeBase) -> int:
+        return int(kb.db["articles"].count)
+
+    return Op(run)
 
 
 def connect_panel(panel: KnowledgePanel, knowledge: KnowledgeWorker) -> None:

@@ -24,16 +24,24 @@ from typing import TYPE_CHECKING, Literal
 from agent_assist.app.calls import CallSetup, start_live, start_replay
 from agent_assist.app.demo import DEMO_ANNOUNCEMENTS, DemoServer, start_demo_agent
 from agent_assist.app.dialogs import (
+    apply_live,
     load_app_settings,
     open_settings,
     report_settings_problems,
     stored_token,
 )
-from agent_assist.app.knowledge import KnowledgeSync, KnowledgeWorker, connect_panel
+from agent_assist.app.firstrun import open_first_run
+from agent_assist.app.knowledge import (
+    KnowledgeSync,
+    KnowledgeWorker,
+    article_count,
+    connect_panel,
+)
 from agent_assist.app.messaging import report, share_flag
+from agent_assist.app.mute import connect_mute_toggle, microphone_mute
 from agent_assist.app.workers import CallWorker
 from agent_assist.config import Settings
-from agent_assist.events import ErrorEvent, Mute
+from agent_assist.events import ErrorEvent
 
 if TYPE_CHECKING:
     import ssl
@@ -94,6 +102,7 @@ class Cleanup:
 
 def run_app(options: AppOptions) -> int:
     """Run the desktop app (or the demo) until the window closes; returns the exit code."""
+    from agent_assist.app.shutdown import quit_on_signals
     from ui.bridge import Bridge
 
     settings = load_app_settings()
@@ -101,6 +110,7 @@ def run_app(options: AppOptions) -> int:
     app, theme = _start_qt(options, settings)
     bridge = Bridge()
     cleanup = Cleanup()
+    cleanup.add(quit_on_signals(app))  # SIGTERM, Ctrl-C, logoff: quit, then join every worker
     try:
         server = _start_demo_server(options, cleanup)
         link = _link(options, settings, server)
@@ -247,34 +257,70 @@ def _agent_window(
         theme=theme,
         always_on_top=settings.get_bool("ui.always_on_top"),
         dock=settings.get_str("ui.dock"),
+        compact=settings.get_bool("ui.compact"),
+        compact_locked=settings.locked("ui.compact"),
         policy_problem=settings.policy_problem,
     )
+    _show_script(window, settings, demo=options.demo)
     bridge.call_event.connect(window.show_event)
     bridge.message.connect(window.show_message)
     bridge.connection.connect(window.set_connection)
     sync = _knowledge_sync(settings, client, link)
     knowledge = _start_knowledge(options, settings, bridge, window, sync, cleanup)
+    sharing = _Sharing(on=options.demo or settings.get_bool("privacy.flag_feed"))
     if client is None:
         window.set_connection("no server configured")
     else:
-        _connect_agent_messaging(options, settings, bridge, window, client)
-    setup = CallSetup(
-        settings=settings, demo=options.demo, after=_after_call(options, settings, client)
-    )
-    if options.demo or options.events or options.audio:
-        worker: CallWorker | None = start_replay(
-            window, bridge, knowledge, setup=setup, events=options.events,
-            audio=options.audio, speed=options.speed,
+        _connect_agent_messaging(bridge, window, client, sharing)
+
+    after = _after_call(options, settings, client)
+    calls = _Calls()
+
+    def listen(now: Settings) -> None:
+        """A live call worker on ``now``'s microphone and model (none: the window says why)."""
+        calls.worker = start_live(
+            window, bridge, knowledge, setup=CallSetup(settings=now, after=after)
+        )
+        if calls.worker is not None:
+            cleanup.add(calls.worker.stop)
+
+    def saved(new: Settings) -> None:
+        apply_live(window, new)
+        sharing.on = options.demo or new.get_bool("privacy.flag_feed")
+        window.set_sharing(sharing.on)
+        if calls.worker is None and not replay:  # the first run (or a fix) made listening possible
+            listen(new)
+
+    replay = bool(options.demo or options.events or options.audio)
+    if replay:
+        calls.worker = start_replay(
+            window, bridge, knowledge, setup=CallSetup(settings=settings, demo=options.demo, after=after),
+            events=options.events, audio=options.audio, speed=options.speed,
         )  # fmt: skip
+        cleanup.add(calls.worker.stop)
     else:
-        worker = start_live(window, bridge, knowledge, setup=setup)
-        if worker is None:
-            QTimer.singleShot(0, lambda: open_settings(window, first_run=True))
-    if worker is not None:
-        cleanup.add(worker.stop)
-        connect_mute_toggle(window, worker)
-        window.coaching.snoozed.connect(worker.snooze)
-    window.settings_requested.connect(lambda: open_settings(window, first_run=False))
+        listen(settings)
+        if calls.worker is None:
+            QTimer.singleShot(0, lambda: open_first_run(window, on_saved=saved))
+
+    def snooze(kind: str) -> None:
+        if calls.worker is not None:
+            calls.worker.snooze(kind)
+
+    window.coaching.snoozed.connect(snooze)
+    mute = connect_mute_toggle(
+        window,
+        lambda: calls.worker,
+        # a replayed call never touches the real microphone (nor the sound server's files)
+        open_mic=None if replay else microphone_mute(settings),
+        emit=bridge.call_event.emit,
+        run_on_main=bridge.run_on_main,
+        without="a replayed call: your microphone is not touched",
+    )
+    cleanup.add(mute.stop)
+    window.settings_requested.connect(
+        lambda: open_settings(window, first_run=False, demo=options.demo, on_saved=saved)
+    )
     if not options.demo:
         _start_update_checks(settings, bridge, window, cleanup)
     return window
@@ -350,33 +396,66 @@ def _start_knowledge(
         learn=options.demo or settings.get_bool("privacy.learn_phrasings"),
     )
     connect_panel(window.knowledge, knowledge)
+    knowledge.submit(  # an empty cache says so, and how it gets filled
+        article_count()
+        .success(lambda n: window.set_knowledge_empty(n == 0))
+        .failure(lambda why: None)  # the worker has already said why the cache is unavailable
+    )
     knowledge.start()
     cleanup.add(knowledge.stop)
     return knowledge
 
 
+@dataclass
+class _Calls:
+    """The call worker now (None: not listening); the first run may start one later."""
+
+    worker: CallWorker | None = None
+
+
+@dataclass
+class _Sharing:
+    """Whether flag summaries are shared now: the setting (live), always in the demo."""
+
+    on: bool
+
+
+def _show_script(window: AgentWindow, settings: Settings, *, demo: bool) -> None:
+    """The checklist follows the site's call script (a broken pack: the call reports it)."""
+    from agent_assist.app.wrapup import script_pack
+    from agent_assist.errors import AgentAssistError
+
+    with contextlib.suppress(AgentAssistError):
+        window.set_script_pack(script_pack(settings, demo=demo))
+
+
 def _connect_agent_messaging(
-    options: AppOptions,
-    settings: Settings,
-    bridge: Bridge,
-    window: AgentWindow,
-    client: MarqueeClient,
+    bridge: Bridge, window: AgentWindow, client: MarqueeClient, sharing: _Sharing
 ) -> None:
-    """Read receipts and, where the site opted in, flag summaries: never waiting."""
+    """Read receipts and, while sharing is on (the site's opt-in), flag summaries: never
+    waiting."""
     from agent_assist.marquee.protocol import Ack
 
     window.ticker.acknowledged.connect(
-        lambda announcement: client.send_soon(Ack(id=announcement), on_failure=report)
+        lambda announcement: client.send_soon(
+            Ack(id=announcement),
+            on_failure=lambda why: bridge.run_on_main(  # from the client's thread
+                lambda: window.statusBar().showMessage(f"Read receipt not sent: {why}", 15000)
+            ),
+        )
     )
-    if options.demo or settings.get_bool("privacy.flag_feed"):  # the site's opt-in
-        bridge.call_event.connect(
-            lambda event: share_flag(
+    bridge.call_event.connect(
+        lambda event: (
+            share_flag(
                 event,
                 client,
                 on_shared=lambda flag: bridge.run_on_main(lambda: window.show_shared(flag)),
                 silenced=window.coaching.snoozes.silences,
             )
+            if sharing.on
+            else None
         )
+    )
 
 
 def _schedule_demo_announcements(server: DemoServer, speed: float, cleanup: Cleanup) -> None:
@@ -424,12 +503,3 @@ def _save_section(
     tabs.setCurrentIndex(index)
     name = tabs.tabText(index).replace("&", "").split(" ")[0].lower()
     window.grab().save(str(Path(screenshot).with_suffix(f".{name}.png")))
-
-
-def connect_mute_toggle(window: AgentWindow, worker: CallWorker) -> None:
-    """The window's manual mute toggle becomes an ``app`` mute source for the risk engine."""
-
-    def toggled(muted: bool) -> None:
-        worker.inject(lambda t: Mute(t=t, muted=muted, source="app"))
-
-    window.strip.mute_toggled.connect(toggled)

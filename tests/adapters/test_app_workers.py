@@ -181,3 +181,27 @@ def test_a_kind_snoozed_in_the_window_is_no_longer_raised_on_this_call() -> None
     wait_for(lambda: not worker.is_alive())
     assert any(isinstance(e, Utterance) for e in seen)
     assert [e for e in seen if isinstance(e, Flag)] == []
+
+
+def test_an_empty_knowledge_base_says_so_and_how_to_fill_it(tmp_path: Path, qtbot: QtBot) -> None:
+    from agent_assist.app.knowledge import article_count
+    from ui.bridge import Bridge
+    from ui.knowledge import EMPTY_KNOWLEDGE, KnowledgePanel
+    from ui.theme import THEMES
+
+    panel = KnowledgePanel(theme=THEMES["light"])
+    qtbot.addWidget(panel)
+    bridge = Bridge()
+    knowledge = KnowledgeWorker(
+        open_kb=lambda: KnowledgeBase(open_db(tmp_path / "empty.db")),
+        on_error=print,
+        run_on_main=bridge.run_on_main,
+    )
+    knowledge.submit(article_count().success(lambda n: panel.set_empty(n == 0)))
+    knowledge.start()
+    try:
+        qtbot.waitUntil(lambda: panel.heading.text() == EMPTY_KNOWLEDGE, timeout=30_000)
+    finally:
+        knowledge.stop()
+    assert "Settings" in EMPTY_KNOWLEDGE  # what to do, in the app
+    assert "agent-assist" not in EMPTY_KNOWLEDGE  # not a command to type

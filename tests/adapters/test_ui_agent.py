@@ -70,10 +70,14 @@ def test_level_meters_follow_the_level_events(window: AgentWindow) -> None:
     assert window.strip.meters["agent"].value() == 0
 
 
-def test_the_mute_toggle_asks_the_app_to_mute(window: AgentWindow, qtbot: QtBot) -> None:
-    with qtbot.waitSignal(window.strip.mute_toggled) as blocker:
+def test_the_mute_button_asks_the_app_to_mute_and_the_line_waits_for_the_event(
+    window: AgentWindow, qtbot: QtBot
+) -> None:
+    window.show_event(Call(t=0.0, state="started"))
+    with qtbot.waitSignal(window.mute_requested) as blocker:
         window.strip.mute_button.click()
     assert blocker.args == [True]
+    assert window.strip.state == "LIVE"  # only a mute event turns the line MUTED
 
 
 # -- transcript --------------------------------------------------------------------------------
@@ -260,7 +264,8 @@ def test_info_counts_as_seen_once_shown_and_urgent_comes_first(qtbot: QtBot) -> 
     assert acks == ["i1"]
     ticker.show_message(announcement("u1", "urgent", "Outage"))
     assert [a.id for a in ticker.visible()] == ["u1", "i1"]
-    assert ticker.scroller.text == "Outage"
+    assert "Outage" in ticker.urgent_text.text()
+    assert ticker.scroller.text == "Lunch at one"  # the urgent text is shown once: in its bar
 
 
 def test_a_scheduled_urgent_announcement_notifies_when_it_starts(qtbot: QtBot) -> None:

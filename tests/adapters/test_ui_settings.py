@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QPushButton
+from PySide6.QtWidgets import QCheckBox, QComboBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from agent_assist.config import load_settings, save_user_setting
@@ -48,8 +48,8 @@ def test_changes_are_only_the_edited_unlocked_keys(qtbot: QtBot, files: tuple[Pa
     assert isinstance(theme, QComboBox)
     theme.setCurrentText("dark")
     scale = dialog.editors["ui.font_scale"]
-    assert isinstance(scale, QDoubleSpinBox)
-    scale.setValue(1.25)
+    assert isinstance(scale, QComboBox)  # text size in percent, not a raw factor
+    scale.setCurrentText("125 %")
     feed = dialog.editors["privacy.flag_feed"]
     assert isinstance(feed, QCheckBox)
     feed.setChecked(True)  # disabled in the dialog; even if flipped, never a change
