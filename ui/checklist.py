@@ -3,7 +3,8 @@ events (issue 15).
 
 Each step of the script that applies shows its state (✓ done, ! due now,
 ✗ missed, ○ open) and whether it is required; the header always says how far
-the agent is and what comes next ("2 of 4 required · next: Verify identity").
+the agent is and what comes next ("2 of 4 required · next: Verify identity"), and
+after the call what was missed ("4 of 5 required · missed: Verify identity").
 When a required step falls **due** (its moment came and it is still open) the
 header turns into a nudge in the warning colours, "Now: …", visible even with
 the list collapsed, until the step is done. The script that applies follows the
@@ -42,6 +43,7 @@ class ChecklistPanel(Section):
         self.script = ""
         self.states: dict[str, StepState] = {}
         self.nudge: str | None = None  # the required step due now, if any
+        self.ended = False  # the call is over: no next step, say what was missed
         self.labels: list[Caption] = []
         self.setAccessibleName("Call script checklist")
         self.hide()
@@ -65,8 +67,10 @@ class ChecklistPanel(Section):
         if self.pack is None:
             return
         if isinstance(event, Call) and event.state == "started":
-            self.script, self.nudge = self.pack.default, None
+            self.script, self.nudge, self.ended = self.pack.default, None, False
             self.states.clear()
+        elif isinstance(event, Call) and event.state == "ended":
+            self.ended, self.nudge = True, None  # nothing comes next once the call is over
         elif isinstance(event, Script):
             if event.script and event.script in self.pack.scripts and event.script != self.script:
                 self.script = event.script
@@ -131,9 +135,12 @@ class ChecklistPanel(Section):
                 " border-radius:4px; padding:1px 4px;"
             )
         else:
-            following = self.next_step()
+            following = None if self.ended else self.next_step()
+            missed = [s[1] for s in needed if s[3] == "missed"]
             self.set_note(
-                f"{done} of {len(needed)} required" + (f" · next: {following}" if following else "")
+                f"{done} of {len(needed)} required"
+                + (f" · next: {following}" if following else "")
+                + (f" · missed: {', '.join(missed)}" if self.ended and missed else "")
             )
             self.header.setStyleSheet(header_style(self.theme.focus))
             self.note_label.setStyleSheet("")

@@ -89,6 +89,16 @@ def test_the_summary_shows_after_the_call_and_its_note_is_copied_as_edited(
     assert "Copied" in panel.copied.text()
 
 
+def test_after_the_call_the_checklist_names_no_next_step_but_what_was_missed(
+    window: AgentWindow,
+) -> None:
+    busy_call(window, urgent=False)
+    summary_after_call(window)
+    note = window.checklist.note_label.text()
+    assert "next:" not in note
+    assert note == "4 of 5 required · missed: Verify the customer's identity"
+
+
 def test_the_next_call_folds_the_summary_away_but_keeps_it(window: AgentWindow) -> None:
     busy_call(window, urgent=False)
     summary_after_call(window)

@@ -129,6 +129,23 @@ def summary_after_call(window: AgentWindow) -> Summary:
         reason=Reason("hi I ordered a new card two weeks ago", "card-arrival", "Card has not arrived yet"),
         script=Adherence(script="card-replacement", done=4, required=5, missed=("identity",)),
     )  # fmt: skip
+    done = (  # what the agent said after the busy call's moment: 4 of 5 required steps
+        (75.0, "fee", "Express delivery fee, word for word", "express delivery costs five pounds"),
+        (
+            100.0,
+            "recap",
+            "Recap what was done and what happens next",
+            "so I have ordered a new card",
+        ),
+        (
+            107.0,
+            "closing",
+            "Ask if there is anything else",
+            "is there anything else I can help with",
+        ),
+    )
+    for t, step, label, evidence in done:
+        window.show_event(Script(t=t, step=step, state="done", evidence=evidence, script="card-replacement", label=label))  # fmt: skip
     window.show_event(Mute(t=110.0, muted=False, source="app"))
     window.show_event(Script(t=116.0, step="identity", state="missed", evidence="not said", script="card-replacement", label="Verify the customer's identity"))  # fmt: skip
     window.show_event(Call(t=116.0, state="ended"))
