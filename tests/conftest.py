@@ -10,6 +10,7 @@ PulseAudio (the fixtures below), and the few marked ``slow`` by hand.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ from agent_assist.locations import MachinePaths, use_machine_paths
 from audio.models import ModelStore
 from audio.recognizer import VoskModel, load_model
 from tests.support import calls
+from ui.collector import collect_due
 
 TESTS = Path(__file__).resolve().parent
 # fixtures that cost seconds: the model load, speech synthesis, audio through PulseAudio
@@ -37,6 +39,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixtures = set(getattr(item, "fixturenames", ()))
         if lane == "e2e" or fixtures & SLOW_FIXTURES:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cycles_collected_between_tests() -> Iterator[None]:
+    """As in the app (ui.collector): no automatic cycle collection, which could run on a worker
+    thread or inside a nested Qt event loop and destroy a Qt object there (a segfault)."""
+    thresholds = gc.get_threshold()
+    gc.disable()
+    yield
+    gc.enable()
+    gc.set_threshold(*thresholds)
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test() -> Iterator[None]:
+    """Collect what the test left in cycles, on the main thread, once it is over."""
+    yield
+    collect_due(gc.get_threshold())
 
 
 @pytest.fixture(autouse=True)

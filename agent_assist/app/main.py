@@ -104,12 +104,15 @@ def run_app(options: AppOptions) -> int:
     """Run the desktop app (or the demo) until the window closes; returns the exit code."""
     from agent_assist.app.shutdown import quit_on_signals
     from ui.bridge import Bridge
+    from ui.collector import MainThreadCollector
 
     settings = load_app_settings()
     report_settings_problems(settings)
     app, theme = _start_qt(options, settings)
+    collector = MainThreadCollector(app)  # cycles die on the GUI thread, never on a worker's
     bridge = Bridge()
     cleanup = Cleanup()
+    cleanup.add(collector.stop)
     cleanup.add(quit_on_signals(app))  # SIGTERM, Ctrl-C, logoff: quit, then join every worker
     try:
         server = _start_demo_server(options, cleanup)

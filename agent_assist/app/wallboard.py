@@ -42,6 +42,7 @@ def run_wallboard(options: WallboardOptions) -> int:
 
     from agent_assist.marquee.tls import context_for
     from ui.bridge import Bridge
+    from ui.collector import MainThreadCollector
     from ui.theme import apply_theme, theme_named
     from ui.wallboard import Wallboard
 
@@ -52,6 +53,7 @@ def run_wallboard(options: WallboardOptions) -> int:
     theme = theme_named(options.theme)
     apply_theme(app, theme)
     app.setOverrideCursor(Qt.CursorShape.BlankCursor)  # kiosk: no pointer anywhere
+    collector = MainThreadCollector(app)  # cycles die on the GUI thread, never on a worker's
     bridge = Bridge()
     board = Wallboard(theme=theme)
     stops = connect_wallboard(board, bridge, options=options, ssl_context=context)
@@ -75,6 +77,7 @@ def run_wallboard(options: WallboardOptions) -> int:
     try:
         return app.exec()
     finally:
+        collector.stop()
         for stop in stops:
             stop()
         app.restoreOverrideCursor()

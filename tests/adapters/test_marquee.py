@@ -295,21 +295,24 @@ def test_a_server_that_hangs_up_before_answering_is_retried_like_any_lost_connec
     import threading
 
     listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
     port = listener.getsockname()[1]
     accepted = 0
+    over = threading.Event()
 
     def hang_up() -> None:
         nonlocal accepted
-        while True:
+        while not over.is_set():
             try:
                 peer, _ = listener.accept()
-            except OSError:
-                return  # the listener was closed: the test is over
+            except TimeoutError:
+                continue
             accepted += 1
             peer.recv(4096)  # the client's HTTP request, then no answer at all
             peer.close()
 
-    threading.Thread(target=hang_up, daemon=True).start()
+    server = threading.Thread(target=hang_up, daemon=True)
+    server.start()
     states: list[str] = []
     client = MarqueeClient(
         f"ws://127.0.0.1:{port}/", "t", on_message=lambda m: None, on_state=states.append,
@@ -325,4 +328,6 @@ def test_a_server_that_hangs_up_before_answering_is_retried_like_any_lost_connec
         assert any(s.startswith("disconnected: no valid answer from the server") for s in states)
     finally:
         client.stop()
+        over.set()
+        server.join(5)
         listener.close()
