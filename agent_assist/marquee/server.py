@@ -219,9 +219,9 @@ class MarqueeServer:
             return text_response(404, "not found\n")
         if url.path == "/" and self._full():
             self.metrics["refused_full"] += 1
-            self._refusing += 1  # until its handler ends (the 503 is on its way out)
-            task = asyncio.current_task()
-            if task is not None:
+            task = asyncio.current_task()  # this connection's handler
+            if task is not None:  # not counted until its handler ends (the 503 is on its way)
+                self._refusing += 1
                 task.add_done_callback(self._refused_done)
             return text_response(503, "the server is full; try again later\n", retry_after=5)
         token = bearer(request)
