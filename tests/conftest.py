@@ -3,7 +3,7 @@
 The suite runs in three lanes: ``tests/unit`` (the pure core), ``tests/adapters``
 (real SQLite, sockets, Vosk, PulseAudio, Qt widgets) and ``tests/e2e`` (command
 line runs, the app, packaging, Redis). Tests that take seconds are marked
-``slow`` so ``scripts/test --fast`` can leave them out: every e2e test, every test
+``slow`` so ``scripts/test --fast tests/adapters`` can leave them out: every e2e test, every test
 that loads the speech model, synthesises speech or plays audio through
 PulseAudio (the fixtures below), and the few marked ``slow`` by hand.
 """
