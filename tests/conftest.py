@@ -28,6 +28,7 @@ from tests.support import calls
 from ui.collector import collect_due
 
 TESTS = Path(__file__).resolve().parent
+pytest_plugins = ["tests.support.marquee_fixtures"]  # store, node, stack for the marquee tests
 # fixtures that cost seconds: the model load, speech synthesis, audio through PulseAudio
 SLOW_FIXTURES = frozenset({"model", "model_path", "call_wav", "phrase_wav", "pulse_server"})
 

@@ -17,7 +17,7 @@ from agent_assist.errors import AgentAssistError
 from agent_assist.locations import MachinePaths
 from agent_assist.marquee.store import MarqueeStore
 from agent_assist.marquee.tls import PinMismatchError
-from tests.adapters.test_marquee_features import certificate, store, tls_node, tok, wss  # noqa: F401
+from tests.adapters.test_marquee_features import certificate, tls_node, tok, wss  # noqa: F401
 from tests.support.marquee import Node
 from ui.agent_window import AgentWindow
 from ui.theme import THEMES
@@ -91,7 +91,7 @@ def test_a_pin_mismatch_reads_as_a_sentence_not_a_tuple() -> None:
 
 def test_a_wrong_pin_is_one_plain_line(
     tls_node: Node,  # noqa: F811
-    store: MarqueeStore,  # noqa: F811
+    store: MarqueeStore,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code = main(["marquee", "list", "--server", wss(tls_node), "--token",

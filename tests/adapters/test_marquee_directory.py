@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,24 +24,6 @@ AGENTS = {
     "cy": ("cebu", "cards"),
     "dee": ("cebu", "loans"),
 }
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> MarqueeStore:
-    return MarqueeStore(tmp_path / "marquee.db")
-
-
-@pytest.fixture
-def node(tmp_path: Path, store: MarqueeStore) -> Iterator[Node]:
-    running = Node(lambda: MarqueeStore(tmp_path / "marquee.db")).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def stack() -> Iterator[contextlib.ExitStack]:
-    with contextlib.ExitStack() as opened:
-        yield opened
 
 
 @pytest.fixture

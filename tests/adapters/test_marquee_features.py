@@ -23,24 +23,6 @@ KB = Path(__file__).parents[1] / "data" / "kb"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> MarqueeStore:
-    return MarqueeStore(tmp_path / "marquee.db")
-
-
-@pytest.fixture
-def stack() -> Iterator[contextlib.ExitStack]:
-    with contextlib.ExitStack() as opened:
-        yield opened
-
-
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[Node]:
-    running = Node(lambda: MarqueeStore(tmp_path / "marquee.db")).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
 def feed_node(tmp_path: Path) -> Iterator[Node]:
     running = Node(lambda: MarqueeStore(tmp_path / "marquee.db"), flag_feed=True).start()
     yield running

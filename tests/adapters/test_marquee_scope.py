@@ -22,21 +22,10 @@ from tests.support.marquee import Node, next_of, open_session, quiet
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> MarqueeStore:
-    return MarqueeStore(tmp_path / "marquee.db")
-
-
-@pytest.fixture
 def node(tmp_path: Path, store: MarqueeStore) -> Iterator[Node]:
     running = Node(lambda: MarqueeStore(tmp_path / "marquee.db"), flag_feed=True).start()
     yield running
     running.stop()
-
-
-@pytest.fixture
-def stack() -> Iterator[contextlib.ExitStack]:
-    with contextlib.ExitStack() as opened:
-        yield opened
 
 
 class Floor:

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from websockets.sync.client import ClientConnection
 
 from agent_assist.marquee.client import MarqueeClient
@@ -23,12 +22,6 @@ from agent_assist.marquee.protocol import Announcement, Message
 from agent_assist.marquee.redis_backend import RedisBackend
 from agent_assist.marquee.store import MarqueeStore
 from tests.support.marquee import Node, RedisServer, open_session, quiet
-
-
-@pytest.fixture
-def stack() -> Iterator[contextlib.ExitStack]:
-    with contextlib.ExitStack() as opened:
-        yield opened
 
 
 def token(node: Node, role: str, name: str) -> str:

@@ -35,12 +35,6 @@ def nodes(redis_url: str) -> Iterator[tuple[Node, Node]]:
     b.stop()
 
 
-@pytest.fixture
-def stack() -> Iterator[contextlib.ExitStack]:
-    with contextlib.ExitStack() as opened:
-        yield opened
-
-
 def token(node: Node, role: str, name: str, site: str = "") -> str:
     backend = node.backend
     assert isinstance(backend, RedisBackend)

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,24 +16,6 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from agent_assist.marquee.store import MarqueeStore
 from tests.support.marquee import Node, RedisServer, open_session, quiet
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> MarqueeStore:
-    return MarqueeStore(tmp_path / "marquee.db")
-
-
-@pytest.fixture
-def node(tmp_path: Path, store: MarqueeStore) -> Iterator[Node]:
-    running = Node(lambda: MarqueeStore(tmp_path / "marquee.db")).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def stack() -> Iterator[contextlib.ExitStack]:
-    with contextlib.ExitStack() as opened:
-        yield opened
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
