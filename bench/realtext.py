@@ -127,10 +127,9 @@ def sample(items: list[Item], n: int, *, salt: str = "sample") -> list[Item]:
 def embeddings(texts: list[str]) -> Any:
     """Unit vectors (numpy, len(texts) x 384) from the shipped embedder, cached on disk.
 
-    The int8 model quantises each batch as a whole, so a vector depends very
-    slightly (~1e-4) on the texts it was batched with. To make the heads
-    reproducible byte for byte, texts are always embedded in the same groups:
-    the distinct requested texts ordered by hash, 256 at a time. The cache
+    The embedder gives a text the same vector whatever it is embedded with;
+    texts are still embedded in fixed groups (the distinct requested texts
+    ordered by hash, 256 at a time), as the cache's keys name them. The cache
     (~/.cache/agent-assist/bench-embeddings.sqlite) is keyed by model, group
     and text, so a different model or grouping never reuses a vector.
     """

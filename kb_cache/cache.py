@@ -38,7 +38,9 @@ def open_db(
     With ``seed_demo``, an empty *default* cache is filled with the demo articles
     first (a cache the caller named is never filled), with the demo's shipped
     vectors (:func:`~kb_cache.demo.demo_vectors`), embedding with ``embedder``
-    (or a new one) only what they lack; ``notify`` is told before it starts.
+    (or a new one) only what they lack. With an ``embedder``, vectors another
+    model made (an update shipped a new one) are embedded again
+    (:func:`~kb_cache.importer.reembed`). ``notify`` is told before either starts.
     Raises KnowledgeError when the file cannot be used.
     """
     target = Path(path) if path else default_db_path()
@@ -52,6 +54,15 @@ def open_db(
         embedder = embedder or make_embedder()
         known = demo_vectors(embedder.name) if embedder is not None else None
         write_articles(db, demo_articles(), embedder=embedder, source="demo", known=known)
+    elif embedder is not None:
+        from kb_cache.importer import reembed, stale_vectors
+
+        if stale_vectors(db, embedder):
+            from kb_cache.demo import demo_vectors
+
+            if notify is not None:
+                notify(f"{target} was indexed by an older search model; indexing it again ...")
+            reembed(db, embedder=embedder, known=demo_vectors(embedder.name))
     return db
 
 

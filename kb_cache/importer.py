@@ -44,6 +44,8 @@ __all__ = [
     "article_units",
     "import_path",
     "parse_path",
+    "reembed",
+    "stale_vectors",
     "text_hash",
     "validate_record",
     "write_articles",
@@ -110,6 +112,8 @@ def write_articles(
     """
     versions = dict(db.execute("SELECT id, version FROM articles").fetchall())
     _refuse_case_clashes(articles, versions)
+    if embedder is not None and stale_vectors(db, embedder):
+        reembed(db, embedder=embedder, known=known)
     wanted = _wanted_units(db, articles, versions, deleted=deleted, approved=approved)
     have = {(row[0], row[1]) for row in db.execute("SELECT article_id, text_hash FROM vectors")}
     missing = [u for u in wanted if (u.article_id, u.hash) not in have]
@@ -155,6 +159,61 @@ def write_articles(
         set_meta(db, "content_version", int(get_meta(db, "content_version", "0") or 0) + 1)
     added = sum(row["version"] == 1 for row in rows)
     return ImportResult(added, len(rows) - added, unchanged, embedded)
+
+
+def stale_vectors(db: sqlite_utils.Database, embedder: Embedder | None) -> bool:
+    """Whether the stored vectors were made by another model than ``embedder``'s.
+
+    Vectors of two models are not comparable, so search ignores them (keywords
+    still answer) until :func:`reembed` replaces them: after an update that
+    ships a new model, for instance.
+    """
+    if embedder is None:
+        return False
+    made_by = get_meta(db, "embed_model")
+    if made_by is None or made_by == embedder.name:
+        return False
+    return db.execute("SELECT 1 FROM vectors LIMIT 1").fetchone() is not None
+
+
+def reembed(
+    db: sqlite_utils.Database,
+    *,
+    embedder: Embedder,
+    known: Mapping[str, bytes] | None = None,
+) -> int:
+    """Replace every stored vector with one made by ``embedder``; returns texts embedded now.
+
+    Every unit of every stored article (and its learned phrasings) is embedded
+    (``known`` vectors, made by ``embedder``'s model, are used as they are), then
+    the vectors are swapped in one transaction: a kill leaves the old ones or
+    all the new ones, and articles are never touched.
+    """
+    columns = "id, title, body, tags, triggers, department, authority"
+    articles = [
+        Article(
+            id=row[0],
+            title=row[1],
+            body=row[2],
+            tags=tuple(json.loads(row[3] or "[]")),
+            triggers=tuple(json.loads(row[4] or "[]")),
+            department=row[5],
+            authority=row[6],
+        )
+        for row in db.execute(f"SELECT {columns} FROM articles ORDER BY id").fetchall()
+    ]
+    versions = {article.id: 0 for article in articles}
+    units = _wanted_units(db, articles, versions, deleted=(), approved=())
+    stored, embedded = _vectors_for(units, embedder=embedder, known=known)
+    with db.atomic():
+        db.execute("DELETE FROM vectors")
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO vectors(article_id, text_hash, kind, vec) VALUES (?, ?, ?, ?)",
+            ((u.article_id, u.hash, u.kind, stored[(u.article_id, u.hash)]) for u in units),
+        )
+        set_meta(db, "embed_model", embedder.name)
+        set_meta(db, "content_version", int(get_meta(db, "content_version", "0") or 0) + 1)
+    return embedded
 
 
 def _refuse_case_clashes(articles: Sequence[Article], versions: Mapping[str, int]) -> None:

