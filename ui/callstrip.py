@@ -17,8 +17,9 @@ emits ``mute_requested`` with the opposite of the state shown: a true toggle.
 from __future__ import annotations
 
 import html
+import time
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -39,6 +40,10 @@ from ui.theme import Theme
 __all__ = ["CallStrip"]
 
 _FLOOR_DB = -60.0  # the meter's bottom, dBFS
+# A level meter repaints at once on every new value (QProgressBar.setValue), and levels come
+# tens of times a second per channel, in bursts when the GUI thread was busy: a meter shows a
+# new value at most this often (seconds), the last one of a burst once it has passed.
+METER_INTERVAL_S = 0.04
 _WORDS = {
     "LIVE": ("● LIVE", "the customer hears you"),
     "MUTED": ("MUTED", "your microphone is muted"),
@@ -71,6 +76,12 @@ class CallStrip(QWidget):
         self.line.setMinimumWidth(10)
         self.meters: dict[str, QProgressBar] = {}
         self.meter_labels: list[QLabel] = []
+        self._meter_shown: dict[str, float] = {}  # when each meter last took a value (monotonic s)
+        self._meter_due: dict[str, int] = {}  # values waiting for the interval to pass
+        self._meter_timer = QTimer(self)
+        self._meter_timer.setSingleShot(True)
+        self._meter_timer.setInterval(int(METER_INTERVAL_S * 1000))
+        self._meter_timer.timeout.connect(self._show_due_levels)
         layout = QGridLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setVerticalSpacing(3)
@@ -157,19 +168,40 @@ class CallStrip(QWidget):
     def show_event(self, event: object) -> None:
         """Follow a level, mute, call or status event."""
         if isinstance(event, Level):
-            meter = self.meters.get(event.channel)
-            if meter is not None:
-                meter.setValue(int(max(0.0, min(1.0, (event.dbfs - _FLOOR_DB) / -_FLOOR_DB)) * 100))
+            if event.channel in self.meters:
+                fraction = max(0.0, min(1.0, (event.dbfs - _FLOOR_DB) / -_FLOOR_DB))
+                self._show_level(event.channel, int(fraction * 100))
         elif isinstance(event, Mute | Call):
             self.line_state.apply(event)
             if isinstance(event, Mute) and event.source == "os":
                 self.pending = None  # the system answered
             if isinstance(event, Call) and event.state == "ended":
+                self._meter_due.clear()  # a level still waiting must not come back
                 for meter in self.meters.values():
                     meter.setValue(0)  # no call, no levels
             self._render()
         elif isinstance(event, Status):
             self.status.setText(f"Recogniser ({event.channel}): {event.state}")
+
+    def _show_level(self, channel: str, value: int) -> None:
+        now = time.monotonic()
+        if (
+            channel not in self._meter_due
+            and now - self._meter_shown.get(channel, -1.0) >= METER_INTERVAL_S
+        ):
+            self.meters[channel].setValue(value)
+            self._meter_shown[channel] = now
+            return
+        self._meter_due[channel] = value  # the newest value of a burst is the one shown
+        if not self._meter_timer.isActive():
+            self._meter_timer.start()
+
+    def _show_due_levels(self) -> None:
+        now = time.monotonic()
+        for channel, value in self._meter_due.items():
+            self.meters[channel].setValue(value)
+            self._meter_shown[channel] = now
+        self._meter_due.clear()
 
     def set_status(self, text: str) -> None:
         """Show a status line (e.g. listening, device lost, not listening and why)."""

@@ -15,6 +15,7 @@ from agent_assist.events import ArticleRef, Call, Flag, Level, Mute, Suggestion,
 from agent_assist.marquee.protocol import Announcement, Audience, Retracted
 from ui.agent_window import AgentWindow
 from ui.bridge import Bridge
+from ui.callstrip import METER_INTERVAL_S
 from ui.coaching import MAX_CARDS, CoachingPanel
 from ui.knowledge import KnowledgePanel, snippet_html
 from ui.theme import THEMES
@@ -67,6 +68,31 @@ def test_level_meters_follow_the_level_events(window: AgentWindow) -> None:
     window.show_event(Level(t=0.1, channel="customer", dbfs=-30.0, speech=True))
     window.show_event(Level(t=0.1, channel="agent", dbfs=-60.0, speech=False))
     assert window.strip.meters["customer"].value() == 50
+    assert window.strip.meters["agent"].value() == 0
+
+
+def test_a_burst_of_levels_repaints_a_meter_once_then_shows_the_newest(
+    window: AgentWindow, qtbot: QtBot
+) -> None:
+    # each new value repaints the meter at once; a burst (the GUI thread was busy) must not
+    meter = window.strip.meters["agent"]
+    shown: list[int] = []
+    meter.valueChanged.connect(shown.append)
+    for i in range(100):
+        window.show_event(Level(t=i / 100, channel="agent", dbfs=-59.0 + i * 0.5, speech=True))
+    assert shown == [1]  # the first at once, the rest wait for the interval
+    qtbot.waitUntil(lambda: meter.value() == 84)  # -59 + 99 * 0.5 = -9.5 dBFS
+    assert shown == [1, 84]
+
+
+def test_a_level_waiting_when_the_call_ends_never_comes_back(
+    window: AgentWindow, qtbot: QtBot
+) -> None:
+    window.show_event(Call(t=0.0, state="started"))
+    for t in (0.1, 0.2):
+        window.show_event(Level(t=t, channel="agent", dbfs=-10.0, speech=True))
+    window.show_event(Call(t=0.3, state="ended"))
+    qtbot.wait(int(METER_INTERVAL_S * 1000) * 3)
     assert window.strip.meters["agent"].value() == 0
 
 
