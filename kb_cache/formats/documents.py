@@ -81,17 +81,15 @@ def _keywords(value: str | None) -> list[str]:
 
 
 def _word(file: Path, skipped: Counter[str]) -> dict[str, Any]:
-    import zipfile
-
     import mammoth
 
     try:
         with open(file, "rb") as f:
             result = mammoth.convert_to_html(f)
         properties = _docx_properties(file)
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except Exception as exc:  # mammoth and the XML parsers raise many kinds for a broken file
         raise KnowledgeImportError(
-            f"not a Word document that can be read ({exc})", path=str(file), line=1
+            f"not a Word document that can be read ({_reason(exc)})", path=str(file), line=1
         ) from None
     body = to_markdown(result.value, skipped)
     lines = body.splitlines()
@@ -105,6 +103,10 @@ def _word(file: Path, skipped: Counter[str]) -> dict[str, Any]:
         "body": body,
         "tags": _keywords(properties.get("keywords")),
     }
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).strip().rstrip(".") or type(exc).__name__
 
 
 def _docx_properties(file: Path) -> dict[str, str]:
@@ -129,7 +131,6 @@ def _docx_properties(file: Path) -> dict[str, str]:
 
 def _pdf(file: Path) -> dict[str, Any]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     # pypdf logs what it repairs ("EOF marker not found") to stderr; the error, if any, says it
     logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -144,9 +145,11 @@ def _pdf(file: Path) -> dict[str, Any]:
         title = " ".join(str(metadata.get("/Title") or "").split()) if metadata else ""
         title = "" if _FILE_TITLE.search(title) else title
         keywords = str(metadata.get("/Keywords") or "") if metadata else ""
-    except PdfReadError as exc:
+    except KnowledgeImportError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds for a broken file, not only PdfReadError
         raise KnowledgeImportError(
-            f"not a PDF that can be read ({exc})", path=str(file), line=1
+            f"not a PDF that can be read ({_reason(exc)})", path=str(file), line=1
         ) from None
     if not text.strip():
         raise KnowledgeImportError(

@@ -139,11 +139,44 @@ def test_a_folder_mixing_documents_and_markdown_asks_which(tmp_path: Path) -> No
         detect(tmp_path)
 
 
+def _zip(files: dict[str, str]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+_TYPES = (
+    '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+    'content-types"><Override PartName="/word/document.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
+)
+_RELS = (
+    '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+    'relationships"><Relationship Id="r1" Type="http://schemas.openxmlformats.org/'
+    'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/>'
+    "</Relationships>"
+)
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
         ("broken.docx", b"PK\x03\x04 not really a zip", "not a Word document that can be read"),
+        ("empty.docx", _zip({"[Content_Types].xml": "<Types/>"}), "not a Word document"),
+        (
+            "badxml.docx",
+            _zip(
+                {"[Content_Types].xml": _TYPES, "_rels/.rels": _RELS, "word/document.xml": "<w:x>"}
+            ),
+            "not a Word document",
+        ),
         ("broken.pdf", b"%PDF-1.4\nnothing else", "not a PDF that can be read"),
+        ("cut.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R", "not a PDF"),
     ],
 )
 def test_a_broken_document_is_one_clear_error_and_nothing_is_stored(
