@@ -148,6 +148,39 @@ def test_the_frozen_app_carries_the_rule_pack_and_the_demo_knowledge_base(
 
 @release
 @slow_build
+def test_the_frozen_app_imports_word_and_pdf_documents_and_searches_them_by_meaning(
+    built: Release, tmp_path: Path
+) -> None:
+    import docx
+
+    from tests.support.pdf import write_pdf
+
+    folder = tmp_path / "procedures"
+    folder.mkdir()
+    document = docx.Document()
+    document.add_heading("Replace a damaged card", level=1)
+    document.add_paragraph("The chip no longer works or the card is cracked: order a new one.")
+    document.save(str(folder / "damaged.docx"))
+    write_pdf(folder / "late.pdf", [["Card not arrived", "Reorder after ten working days."]])
+    db = tmp_path / "kb.db"
+    imported = run(built.app / "agent-assist", "kb", "import", folder, "--db", db)
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 2 articles" in imported.stdout
+    found = run(
+        built.app / "agent-assist",
+        "kb",
+        "search",
+        "my card got snapped in half",
+        "--db",
+        db,
+        "--json",
+    )
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["results"][0]["id"] == "damaged"
+
+
+@release
+@slow_build
 def test_the_frozen_app_bundles_vosk_the_embedding_model_and_qt_plugins(built: Release) -> None:
     internal = built.app / "_internal"
     assert (internal / "vosk" / "libvosk.so").is_file()
